@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+// AtomProbeTwin — a digital twin of an atom probe inside a JEOL F200 TEM.
+// Module graph follows the data flow (see README "Layout"):
+//   MaterialsData → TwinCore → SpecimenBuilder → FieldEvaporation → IonOptics → MassSpectrum → Reconstruction,
+//   TEMImaging beside them, Analysis, FileFormats and ScenarioConfig at the edges, TwinPipeline wires the stages, `aptwin` is the CLI on top.
+import PackageDescription
+
+let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "AtomProbeTwin",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "aptwin", targets: ["aptwin"]),
+        .library(name: "TwinPipeline", targets: ["TwinPipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries (system). Only the wrapper modules import them.
+        .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+
+        // Data flow, bottom to top.
+        .target(name: "GSLKit", dependencies: ["CGSL"]),
+        .target(name: "MaterialsData"),
+        .target(name: "TwinCore", dependencies: ["MaterialsData"]),
+        .target(name: "SpecimenBuilder", dependencies: ["TwinCore", "MaterialsData"]),
+        .target(name: "FieldEvaporation", dependencies: ["TwinCore", "MaterialsData"]),
+        .target(name: "IonOptics", dependencies: ["TwinCore", "MaterialsData"]),
+        .target(name: "MassSpectrum", dependencies: ["TwinCore", "MaterialsData", "GSLKit"]),
+        .target(name: "Reconstruction", dependencies: ["TwinCore"]),
+        .target(name: "TEMImaging", dependencies: ["TwinCore"]),
+        .target(name: "Analysis", dependencies: ["TwinCore"]),
+
+        // Edges.
+        .target(name: "FileFormats", dependencies: ["TwinCore", "MaterialsData", "CPNG"]),
+        .target(name: "ScenarioConfig", dependencies: ["TwinCore", "MaterialsData", .product(name: "Yams", package: "Yams")]),
+
+        // Wiring and CLI.
+        .target(name: "TwinPipeline", dependencies: [
+            "TwinCore", "MaterialsData", "SpecimenBuilder", "FieldEvaporation", "IonOptics",
+            "MassSpectrum", "Reconstruction", "TEMImaging", "Analysis", "FileFormats", "ScenarioConfig",
+        ]),
+        .executableTarget(name: "aptwin", dependencies: [
+            "TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "MaterialsDataTests", dependencies: ["MaterialsData"]),
+        .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats", "TwinCore", "MaterialsData"]),
+        .testTarget(name: "ScenarioConfigTests", dependencies: ["ScenarioConfig"]),
+        .testTarget(name: "GSLKitTests", dependencies: ["GSLKit"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData"]),
+    ]
+)
