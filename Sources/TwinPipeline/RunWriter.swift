@@ -1,0 +1,225 @@
+import Foundation
+import FileFormats
+import IonOptics
+import MaterialsData
+import ScenarioConfig
+import Analysis
+import TEMImaging
+import TwinCore
+
+/// Options of one `aptwin run`.
+public struct RunOptions: Sendable {
+    /// Run directory to create; nil: `Output/<scenario-name>/<run-id>/` under the current directory.
+    public var outputDirectory: URL?
+    public var threads: Int
+    public var progress: ProgressReporter
+    public init(outputDirectory: URL? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                progress: ProgressReporter = ProgressReporter()) {
+        self.outputDirectory = outputDirectory; self.threads = max(1, threads); self.progress = progress
+    }
+}
+
+/// Summary of a finished run.
+public struct RunSummary: Sendable {
+    public var directory: URL
+    public var result: SimulationResult
+    public var files: [String]
+}
+
+/// Runs a scenario end to end and writes its run directory.
+///
+/// Everything is written into `<dir>.partial-<pid>` first and renamed to `<dir>` only when complete (the
+/// manifest last), so an interrupted run never leaves a directory that looks finished.
+public enum ScenarioRunner {
+    public static let packageVersion = "0.1.0"
+
+    public static func run(_ scenario: ResolvedScenario, options: RunOptions) throws -> RunSummary {
+        let config = try PipelineConfig(scenario)
+        let fm = FileManager.default
+        let finalDir: URL
+        if let d = options.outputDirectory {
+            finalDir = d
+        } else {
+            let base = URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent("Output")
+                .appendingPathComponent(safeName(config.name))
+            let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!,
+                                                    formatOptions: [.withYear, .withMonth, .withDay, .withTime])
+            var candidate = base.appendingPathComponent("\(stamp)-seed\(config.seed)")
+            var k = 2
+            while fm.fileExists(atPath: candidate.path) {
+                candidate = base.appendingPathComponent("\(stamp)-seed\(config.seed)-\(k)"); k += 1
+            }
+            finalDir = candidate
+        }
+        if fm.fileExists(atPath: finalDir.path) {
+            throw TwinError.io("\(finalDir.path) already exists; choose another --output directory")
+        }
+        let result = try TwinSimulation.run(config, threads: options.threads, progress: options.progress)
+        let partial = finalDir.deletingLastPathComponent().appendingPathComponent(finalDir.lastPathComponent + ".partial-\(getpid())")
+        try? fm.removeItem(at: partial)
+        try fm.createDirectory(at: partial, withIntermediateDirectories: true)
+        do {
+            let (files, writeTiming) = try measure("write_outputs") { try writeOutputs(result, into: partial) }
+            try writeManifest(result, scenario: scenario, files: files, extraTimings: [writeTiming], threads: options.threads, into: partial)
+            try fm.moveItem(at: partial, to: finalDir)
+            return RunSummary(directory: finalDir, result: result, files: files + ["manifest.json"])
+        } catch {
+            try? fm.removeItem(at: partial)
+            throw error
+        }
+    }
+
+    static func safeName(_ s: String) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+        let t = String(s.map { allowed.contains($0) ? $0 : "_" })
+        return t.isEmpty || t.hasPrefix(".") ? "run" : t
+    }
+
+    /// Writes every data file; returns their paths relative to `dir`, in a fixed order.
+    static func writeOutputs(_ r: SimulationResult, into dir: URL) throws -> [String] {
+        var files: [String] = []
+        let fm = FileManager.default
+        func url(_ rel: String) throws -> URL {
+            let u = dir.appendingPathComponent(rel)
+            try fm.createDirectory(at: u.deletingLastPathComponent(), withIntermediateDirectories: true)
+            files.append(rel)
+            return u
+        }
+        let acq = r.acquisition
+        let c = r.config
+        // Acquisition (what the instrument records) and derived columns.
+        if c.writeEPOS {
+            try EPOSFile.write(acq, to: url("acquisition/acquisition.epos"), voltageUnit: c.eposVoltageUnitKV ? .kilovolts : .volts)
+        }
+        try NPYFile.write(acq.detectorXMM, to: url("acquisition/detector_x_mm.npy"))
+        try NPYFile.write(acq.detectorYMM, to: url("acquisition/detector_y_mm.npy"))
+        try NPYFile.write(acq.tofNS, to: url("acquisition/tof_ns.npy"))
+        try NPYFile.write(acq.vDCV, to: url("acquisition/v_dc_v.npy"))
+        try NPYFile.write(acq.vPulseV, to: url("acquisition/v_pulse_v.npy"))
+        try NPYFile.write(acq.pulsesSincePrevious, to: url("acquisition/pulses_since_previous.npy"))
+        try NPYFile.write(acq.multiplicity, to: url("acquisition/multiplicity.npy"))
+        try NPYFile.write(acq.massToChargeDa, to: url("acquisition/mass_to_charge_da.npy"))
+        try NPYFile.write(r.hitEventIndex, to: url("acquisition/event_index.npy"))
+        // Ground truth: atoms and events.
+        if c.writeTruth {
+            let a = r.atoms
+            try NPYFile.write(a.id, to: url("truth/atom_id.npy"))
+            try NPYFile.write(a.xNM, to: url("truth/x_nm.npy"))
+            try NPYFile.write(a.yNM, to: url("truth/y_nm.npy"))
+            try NPYFile.write(a.zNM, to: url("truth/z_nm.npy"))
+            try NPYFile.write(a.elementZ, to: url("truth/element_z.npy"))
+            try NPYFile.write(a.massNumber, to: url("truth/mass_number.npy"))
+            try NPYFile.write(a.grain, to: url("truth/grain.npy"))
+            try NPYFile.write(a.phase, to: url("truth/phase.npy"))
+        }
+        let e = r.evaporation.events
+        try NPYFile.write(e.atomID, to: url("events/atom_id.npy"))
+        try NPYFile.write(e.pulseIndex, to: url("events/pulse_index.npy"))
+        try NPYFile.write(e.timeInPulseNS, to: url("events/time_in_pulse_ns.npy"))
+        try NPYFile.write(e.vDCV, to: url("events/v_dc_v.npy"))
+        try NPYFile.write(e.vPulseV, to: url("events/v_pulse_v.npy"))
+        try NPYFile.write(e.fieldVPerNM, to: url("events/field_v_per_nm.npy"))
+        try NPYFile.write(e.chargeState, to: url("events/charge_state.npy"))
+        try NPYFile.write(e.launchXNM, to: url("events/launch_x_nm.npy"))
+        try NPYFile.write(e.launchYNM, to: url("events/launch_y_nm.npy"))
+        try NPYFile.write(e.launchZNM, to: url("events/launch_z_nm.npy"))
+        try NPYFile.write(r.evaporation.localRadiusNM, to: url("events/local_radius_nm.npy"))
+        try NPYFile.write(r.detection.fate.map(\.rawValue), to: url("events/fate.npy"))
+        // Spectrum, ranges, reconstruction.
+        try RRNGFile.write(r.ranging.table, to: url("spectrum/ranges.rrng"))
+        let h = r.histogram
+        var csv = "mass_to_charge_da,counts\n"
+        for i in 0..<h.counts.count where h.counts[i] > 0 { csv += String(format: "%.4f,%u\n", h.centreDa(i), h.counts[i]) }
+        try AtomicFile.write(Data(csv.utf8), to: url("spectrum/spectrum.csv"))
+        let svg = Plots.spectrumSVG(h, peaks: r.ranging.peaks, title: "\(c.name): mass spectrum (\(acq.count) ions)")
+        try AtomicFile.write(Data(svg.utf8), to: url("spectrum/spectrum.svg"))
+        try POSFile.write(acq, to: url("reconstruction/reconstruction.pos"))
+        let hm = Plots.hitMap(xMM: acq.detectorXMM, yMM: acq.detectorYMM, diameterMM: c.detector.diameterMM, pixels: c.hitMapPixels)
+        try PNGFile.write(GrayImage8(width: hm.width, height: hm.height, pixels: hm.pixels), to: url("images/detector_hit_map.png"))
+        // Composition profile along the reconstructed axis.
+        let profile = CompositionProfile.alongZ(zNM: acq.zNM, massToChargeDa: acq.massToChargeDa, ranges: r.ranging.table,
+                                                binNM: c.profileBinNM)
+        try AtomicFile.write(Data(CompositionProfile.csv(profile, ions: r.ranging.table.ions).utf8),
+                             to: url("analysis/composition_profile_z.csv"))
+        // Bright-field frames of the needle before and after the acquisition.
+        if c.temFrames {
+            var alive = [Bool](repeating: true, count: r.atoms.count)
+            for id in r.evaporation.events.atomID { alive[Int(id)] = false }
+            for (name, mask) in [("tem_bf_start", nil), ("tem_bf_end", alive)] as [(String, [Bool]?)] {
+                let f = BrightFieldBaseline.frame(atoms: r.atoms, alive: mask, atomicVolumeNM3: c.crystal.atomicVolumeNM3,
+                                                  parameters: c.brightField)
+                let px = f.intensity.map { UInt16(max(0, min(65535, ($0 * 65535).rounded()))) }
+                try PNGFile.write(GrayImage16(width: f.width, height: f.height, pixels: px), to: url("images/\(name).png"))
+            }
+        }
+        return files
+    }
+
+    static func writeManifest(_ r: SimulationResult, scenario: ResolvedScenario, files: [String], extraTimings: [StageTiming],
+                              threads: Int, into dir: URL) throws {
+        var fileEntries: [[String: Any]] = []
+        for f in files {
+            let u = dir.appendingPathComponent(f)
+            let size = (try FileManager.default.attributesOfItem(atPath: u.path)[.size] as? NSNumber)?.intValue ?? 0
+            fileEntries.append(["path": f, "bytes": size, "sha256": try SHA256.hex(fileAt: u)])
+        }
+        var counts: [String: Int] = ["atoms": r.atoms.count, "events": r.evaporation.events.count, "detected": 0,
+                                     "not_registered": 0, "outside_detector": 0]
+        for f in r.detection.fate {
+            switch f {
+            case .detected: counts["detected", default: 0] += 1
+            case .notRegistered: counts["not_registered", default: 0] += 1
+            case .outsideDetector: counts["outside_detector", default: 0] += 1
+            }
+        }
+        var truthComp: [String: Double] = [:]
+        var evapComp: [Int: Int] = [:]
+        for id in r.evaporation.events.atomID { evapComp[Int(r.atoms.elementZ[Int(id)]), default: 0] += 1 }
+        let nEv = Double(max(1, r.evaporation.events.count))
+        for (z, n) in evapComp { truthComp[symbolOf(z)] = Double(n) / nEv }
+        var ranged: [String: Any] = [:]
+        for c in r.ranging.composition { ranged[symbolOf(c.z)] = ["fraction": c.fraction, "sigma": c.sigma, "ci95": [c.lower95, c.upper95]] }
+        let ev = r.evaporation
+        let manifest: [String: Any] = [
+            "aptwin_version": packageVersion,
+            "git_commit": gitCommit(),
+            "scenario": scenario.jsonObject(),
+            "seed": Int(r.config.seed),
+            "threads": threads,
+            "created_utc": ISO8601DateFormatter().string(from: Date()),
+            "models": ["specimen": "baseline random solid solution", "evaporation": "baseline max field ratio (curvature + coordination)",
+                       "optics": "baseline point projection", "spectrum": "ideal TOF conversion, automatic isotope ranging",
+                       "reconstruction": "Bas et al. 1995", "tem": "baseline amplitude contrast exp(-t/x_k)"],
+            "stages": (r.timings + extraTimings).map { ["stage": $0.stage, "wall_s": $0.wallS, "cpu_s": $0.cpuS] },
+            "counts": counts,
+            "evaporation": ["stop_reason": ev.stopReason.rawValue, "depth_nm": ev.depthNM,
+                            "v_dc_first_v": Double(ev.events.vDCV.first ?? 0), "v_dc_last_v": Double(ev.events.vDCV.last ?? 0)],
+            "composition": ["evaporated_truth": truthComp, "ranged": ranged],
+            "calibration": ["t0_ns": r.calibration.t0NS, "flight_path_mm": r.calibration.flightPathMM,
+                            "alpha": r.calibration.alpha, "beta": r.calibration.beta],
+            "reconstruction": ["protocol": "bas", "kf": r.config.reconstruction.fieldFactorKf,
+                               "icf": r.config.reconstruction.imageCompression,
+                               "evaporation_field_v_per_nm": r.config.reconstruction.evaporationFieldVPerNM,
+                               "atomic_volume_nm3": r.config.reconstruction.atomicVolumeNM3,
+                               "efficiency": r.config.reconstruction.detectionEfficiency],
+            "files": fileEntries,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
+        try AtomicFile.write(data, to: dir.appendingPathComponent("manifest.json"))
+    }
+
+    /// The git commit of the working directory's checkout, or "unknown".
+    static func gitCommit() -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["git", "rev-parse", "HEAD"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return "unknown" }
+        p.waitUntilExit()
+        let s = String(data: pipe.fileHandleForReading.readDataToEndOfFile(), encoding: .utf8)?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        return p.terminationStatus == 0 && !s.isEmpty ? s : "unknown"
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import FieldEvaporation
+import IonOptics
+import MassSpectrum
+import MaterialsData
+import Reconstruction
+import SpecimenBuilder
+import TwinCore
+
+/// The in-memory result of one simulated experiment, stage by stage.
+public struct SimulationResult: Sendable {
+    public var config: PipelineConfig
+    public var atoms: TruthAtoms
+    public var evaporation: EvaporationRun
+    public var detection: DetectionResult
+    /// What the instrument recorded (plus m/n and reconstructed positions once computed).
+    public var acquisition: Acquisition
+    /// For each acquisition row, the index of the evaporation event that produced it.
+    public var hitEventIndex: [Int32]
+    public var calibration: TOFCalibration
+    public var histogram: MassHistogram
+    public var ranging: RangingResult
+    public var timings: [StageTiming]
+}
+
+/// Runs the simulation stages in data-flow order.
+public enum TwinSimulation {
+    public static func run(_ config: PipelineConfig, threads: Int, progress: ProgressReporter = ProgressReporter()) throws -> SimulationResult {
+        var timings: [StageTiming] = []
+        let builder = try RandomSolutionBuilder(geometry: config.geometry, crystal: config.crystal, composition: config.composition)
+        let (atoms, t1) = measure("specimen") { builder.build(seed: config.seed, threads: threads) }
+        timings.append(t1)
+        let engine = BaselineEvaporation(parameters: config.evaporation)
+        let (evap, t2) = try measure("evaporation") {
+            try engine.run(atoms: atoms, seed: config.seed, threads: threads, progress: progress)
+        }
+        timings.append(t2)
+        let optics = PointProjectionOptics(detector: config.detector)
+        let (det, t3) = measure("optics_detector") { optics.fly(events: evap.events, atoms: atoms, seed: config.seed, threads: threads) }
+        timings.append(t3)
+
+        var acq = Acquisition()
+        let hits = det.hits
+        acq.detectorXMM = hits.xMM; acq.detectorYMM = hits.yMM; acq.tofNS = hits.tofNS
+        acq.vDCV = hits.eventIndex.map { evap.events.vDCV[Int($0)] }
+        acq.vPulseV = hits.eventIndex.map { evap.events.vPulseV[Int($0)] }
+        acq.pulsesSincePrevious = hits.pulsesSinceLastHit
+        acq.multiplicity = hits.multiplicity
+        acq.instrument = InstrumentParameters(flightPathMM: config.detector.flightPathMM,
+                                              detectorDiameterMM: config.detector.diameterMM,
+                                              detectionEfficiency: config.detector.efficiency,
+                                              pulseFraction: config.evaporation.pulseFraction,
+                                              pulseFrequencyHz: config.pulseFrequencyHz, temperatureK: config.temperatureK)
+
+        // Spectrum: ideal calibration (the baseline TOF has no offset and the full pulse voltage).
+        let calibration = TOFCalibration(flightPathMM: config.detector.flightPathMM)
+        let ((hist, rng), t4) = try measure("spectrum") { () throws -> (MassHistogram, RangingResult) in
+            acq.massToChargeDa = try calibration.convert(acq)
+            let h = MassHistogram(masses: acq.massToChargeDa, binDa: config.spectrumBinDa, maxDa: config.spectrumMaxDa)
+            let r = AutoRanging.range(histogram: h, elements: config.composition.map(\.z))
+            return (h, r)
+        }
+        timings.append(t4)
+        let (_, t5) = try measure("reconstruction") {
+            let rec = try BasProtocol.reconstruct(acq, config.reconstruction)
+            acq.xNM = rec.x; acq.yNM = rec.y; acq.zNM = rec.z
+        }
+        timings.append(t5)
+        return SimulationResult(config: config, atoms: atoms, evaporation: evap, detection: det, acquisition: acq,
+                                hitEventIndex: hits.eventIndex, calibration: calibration, histogram: hist,
+                                ranging: rng, timings: timings)
+    }
+}

@@ -1,0 +1,156 @@
+import ArgumentParser
+import FieldEvaporation
+import FileFormats
+import Foundation
+import ScenarioConfig
+import SpecimenBuilder
+import TwinCore
+import TwinPipeline
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks: machine-readable results with CPU and wall time.",
+        discussion: "Stages: formats, specimen, evaporation, pipeline (default: all). Output: {\"machine\": {...}, \"results\": [{\"stage\", \"case\", \"cpu_s\", \"wall_s\", <metric>}]}.")
+    @Argument(help: "Stage to benchmark (formats, specimen, evaporation, pipeline); all when omitted.") var stage: String?
+    @Flag(help: "Print JSON only.") var json = false
+    @Option(help: "Worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    static let stages = ["formats", "specimen", "evaporation", "pipeline"]
+
+    func run() throws {
+        try reportingErrors {
+            let chosen = stage.map { [$0] } ?? Bench.stages
+            for s in chosen where !Bench.stages.contains(s) {
+                throw CLIError("unknown stage '\(s)'; stages: \(Bench.stages.joined(separator: ", "))")
+            }
+            var results: [[String: Any]] = []
+            for s in chosen {
+                let r: [[String: Any]]
+                switch s {
+                case "formats": r = try benchFormats()
+                case "specimen": r = try benchSpecimen()
+                case "evaporation": r = try benchEvaporation()
+                default: r = try benchPipeline()
+                }
+                results += r
+                if !json { for row in r { FileHandle.standardError.write(Data("\(row)\n".utf8)) } }
+            }
+            let out: [String: Any] = ["machine": machineInfo(threads: threads), "results": results]
+            let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    func row(_ stage: String, _ c: String, _ t: StageTiming, _ metrics: [String: Any]) -> [String: Any] {
+        var r: [String: Any] = ["stage": stage, "case": c, "cpu_s": t.cpuS, "wall_s": t.wallS, "threads": threads]
+        for (k, v) in metrics { r[k] = v }
+        return r
+    }
+
+    func benchFormats() throws -> [[String: Any]] {
+        let n = 4_000_000
+        var acq = Acquisition()
+        var rng = TwinRNG(seed: 7)
+        func col() -> [Float] { (0..<n).map { _ in Float(rng.uniform() * 100) } }
+        acq.xNM = col(); acq.yNM = col(); acq.zNM = col(); acq.massToChargeDa = col(); acq.tofNS = col()
+        acq.vDCV = col(); acq.vPulseV = col(); acq.detectorXMM = col(); acq.detectorYMM = col()
+        acq.pulsesSincePrevious = [UInt32](repeating: 1, count: n); acq.multiplicity = [UInt32](repeating: 1, count: n)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aptwin-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var out: [[String: Any]] = []
+        let pos = dir.appendingPathComponent("b.pos"), epos = dir.appendingPathComponent("b.epos")
+        let (_, tw) = try measure("w") { try POSFile.write(acq, to: pos) }
+        out.append(row("formats", "pos_write_\(n)", tw, ["ions_per_s": Double(n) / tw.wallS]))
+        let (_, tr) = try measure("r") { _ = try POSFile.read(pos) }
+        out.append(row("formats", "pos_read_\(n)", tr, ["ions_per_s": Double(n) / tr.wallS, "numpy_baseline_ions_per_s": 34.5e6]))
+        let (_, tw2) = try measure("w") { try EPOSFile.write(acq, to: epos) }
+        out.append(row("formats", "epos_write_\(n)", tw2, ["ions_per_s": Double(n) / tw2.wallS]))
+        let (_, tr2) = try measure("r") { _ = try EPOSFile.read(epos) }
+        out.append(row("formats", "epos_read_\(n)", tr2, ["ions_per_s": Double(n) / tr2.wallS, "numpy_baseline_ions_per_s": 8.1e6]))
+        // The real Si dataset, when the tests have fetched it (best of 5 reads, warm cache).
+        let si = URL(fileURLWithPath: ".testdata/apav-1.2.2")
+        for (file, isPOS, baseline) in [("Si.pos", true, 34.5e6), ("Si.epos", false, 8.1e6)] {
+            let u = si.appendingPathComponent(file)
+            guard FileManager.default.fileExists(atPath: u.path) else { continue }
+            var best: StageTiming?, ions = 0
+            for _ in 0..<5 {
+                let (k, t) = try measure("r") { try isPOS ? POSFile.read(u).count : EPOSFile.read(u).count }
+                ions = k
+                if best == nil || t.wallS < best!.wallS { best = t }
+            }
+            out.append(row("formats", "\(file)_read_\(ions)", best!, ["ions_per_s": Double(ions) / best!.wallS,
+                                                                     "numpy_baseline_ions_per_s": baseline]))
+        }
+        return out
+    }
+
+    /// A Fe-Cr random-solution needle with about `atoms` atoms.
+    func needle(atoms target: Double, radiusNM: Double = 10) throws -> RandomSolutionBuilder {
+        let crystal = try CubicCrystal(kind: .bcc, latticeConstantNM: 0.2877, axisHKL: (0, 0, 1))
+        var lo = radiusNM, hi = 500.0
+        for _ in 0..<40 {
+            let mid = (lo + hi) / 2
+            let v = try NeedleGeometry(apexRadiusNM: radiusNM, shankHalfAngleDeg: 5, lengthNM: mid).volumeNM3
+            if v * crystal.numberDensityPerNM3 < target { lo = mid } else { hi = mid }
+        }
+        let g = try NeedleGeometry(apexRadiusNM: radiusNM, shankHalfAngleDeg: 5, lengthNM: (lo + hi) / 2)
+        return try RandomSolutionBuilder(geometry: g, crystal: crystal,
+                                         composition: [CompositionEntry(z: 26, fraction: 0.486), CompositionEntry(z: 24, fraction: 0.514)])
+    }
+
+    func benchSpecimen() throws -> [[String: Any]] {
+        var out: [[String: Any]] = []
+        for (target, r) in [(1e5, 8.0), (1e6, 15.0)] {
+            let b = try needle(atoms: target, radiusNM: r)
+            let (atoms, t) = measure("s") { b.build(seed: 1, threads: threads) }
+            out.append(row("specimen", "random_solution_\(Int(target))", t,
+                           ["atoms": atoms.count, "atoms_per_s": Double(atoms.count) / t.wallS, "bytes_per_atom": TruthAtoms.bytesPerAtom]))
+        }
+        return out
+    }
+
+    func benchEvaporation() throws -> [[String: Any]] {
+        let b = try needle(atoms: 4e5, radiusNM: 10)
+        let atoms = b.build(seed: 1, threads: threads)
+        let shell = b.crystal.coordinationShell
+        var p = BaselineEvaporationParameters(coordinationCutoffNM: shell.cutoffNM, bulkCoordination: shell.bulkCoordination,
+                                              numberDensityPerNM3: b.crystal.numberDensityPerNM3)
+        p.maxEvents = 50_000; p.maxDepthNM = 1000
+        let (run, t) = try measure("e") { try BaselineEvaporation(parameters: p).run(atoms: atoms, seed: 1, threads: threads) }
+        return [row("evaporation", "baseline_fecr_\(atoms.count)_atoms", t,
+                    ["events": run.events.count, "events_per_s": Double(run.events.count) / t.wallS,
+                     "note": "baseline model (includes the initial surface set-up)"])]
+    }
+
+    func benchPipeline() throws -> [[String: Any]] {
+        let s = ResolvedScenario.defaults()
+        let config = try PipelineConfig(s)
+        let (r, t) = try measure("p") { try TwinSimulation.run(config, threads: threads, progress: ProgressReporter(enabled: false)) }
+        var rows = [row("pipeline", "default_scenario_in_memory", t, ["atoms": r.atoms.count, "events": r.evaporation.events.count])]
+        for st in r.timings { rows.append(row("pipeline", st.stage, st, [:])) }
+        return rows
+    }
+}
+
+/// Machine description for benchmark results.
+func machineInfo(threads: Int) -> [String: Any] {
+    var cpu = "unknown"
+    if let s = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+       let line = s.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+       let v = line.split(separator: ":", maxSplits: 1).last {
+        cpu = v.trimmingCharacters(in: .whitespaces)
+    }
+    let p = ProcessInfo.processInfo
+    return ["cpu": cpu, "cores": p.activeProcessorCount, "memory_gib": Double(p.physicalMemory) / 1_073_741_824,
+            "os": p.operatingSystemVersionString, "threads": threads,
+            "date_utc": ISO8601DateFormatter().string(from: Date()), "build": isDebugBuild() ? "debug" : "release"]
+}
+
+func isDebugBuild() -> Bool {
+    #if DEBUG
+    return true
+    #else
+    return false
+    #endif
+}

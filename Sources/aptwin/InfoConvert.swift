@@ -1,0 +1,153 @@
+import ArgumentParser
+import FileFormats
+import Foundation
+import MaterialsData
+import TwinCore
+
+func symbolOfZ(_ z: Int) -> String { PeriodicTable.element(z: z)?.symbol ?? "Z\(z)" }
+
+/// Reads an ion file (POS or EPOS) by extension.
+func readAcquisition(_ path: String, voltageUnit: EPOSVoltageUnit) throws -> (APTFormat, Acquisition) {
+    let url = URL(fileURLWithPath: path)
+    guard let fmt = APTFormat.fromPath(path) else {
+        throw CLIError("\(path): unknown file type; supported: .pos, .epos, .rrng, .npy")
+    }
+    switch fmt {
+    case .pos: return (fmt, try POSFile.read(url))
+    case .epos: return (fmt, try EPOSFile.read(url, voltageUnit: voltageUnit))
+    default: throw CLIError("\(path): \(fmt.rawValue) files hold no ions")
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Describe an APT file (POS, EPOS, RRNG, NPY).")
+    @Argument(help: "The file.") var file: String
+    @Flag(help: "Print JSON (keys format, ions, bounds_nm, mass_range_da, …).") var json = false
+    @Option(help: "Voltage unit assumed for EPOS files: v or kv.") var eposVoltageUnit: String = "v"
+
+    func run() throws {
+        try reportingErrors {
+            let unit = try parseUnit(eposVoltageUnit)
+            guard let fmt = APTFormat.fromPath(file) else {
+                throw CLIError("\(file): unknown file type; supported: .pos, .epos, .rrng, .npy")
+            }
+            var out: [String: Any] = ["format": fmt.rawValue, "file": file]
+            switch fmt {
+            case .pos, .epos:
+                let (_, acq) = try readAcquisition(file, voltageUnit: unit)
+                out["ions"] = acq.count
+                out["columns"] = acq.presentColumns
+                out["bounds_nm"] = bounds([acq.xNM, acq.yNM, acq.zNM]).map { [$0.0, $0.1] }
+                out["mass_range_da"] = bounds([acq.massToChargeDa]).first.map { [$0.0, $0.1] } ?? []
+                if fmt == .epos {
+                    out["epos_voltage_unit_assumed"] = unit.rawValue
+                    out["v_dc_range_v"] = bounds([acq.vDCV]).first.map { [$0.0, $0.1] } ?? []
+                    out["tof_range_ns"] = bounds([acq.tofNS]).first.map { [$0.0, $0.1] } ?? []
+                    out["detector_bounds_mm"] = bounds([acq.detectorXMM, acq.detectorYMM]).map { [$0.0, $0.1] }
+                    out["multi_hit_fraction"] = multiHitFraction(acq.multiplicity)
+                }
+            case .rrng:
+                let (table, warnings) = try RRNGFile.read(URL(fileURLWithPath: file))
+                out["ion_species"] = table.ions.map(\.name)
+                out["ranges"] = table.ranges.count
+                out["mass_range_da"] = table.ranges.isEmpty ? [] : [table.ranges.map(\.lowDa).min()!, table.ranges.map(\.highDa).max()!]
+                out["warnings"] = warnings
+            case .npy:
+                let h = try NPYFile.describe(URL(fileURLWithPath: file))
+                out["dtype"] = h.descr
+                out["shape"] = h.shape
+                out["ions"] = h.shape.first ?? 0
+                out["fortran_order"] = h.fortranOrder
+            default:
+                throw CLIError("\(file): info does not support \(fmt.rawValue) yet")
+            }
+            if json {
+                let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                for k in out.keys.sorted() { print("\(k): \(out[k]!)") }
+            }
+        }
+    }
+
+    func bounds(_ cols: [[Float]]) -> [(Double, Double)] {
+        cols.compactMap { c -> (Double, Double)? in
+            guard !c.isEmpty else { return nil }
+            var lo = Float.infinity, hi = -Float.infinity
+            for v in c where v.isFinite { lo = min(lo, v); hi = max(hi, v) }
+            return lo <= hi ? (Double(lo), Double(hi)) : nil
+        }
+    }
+
+    func multiHitFraction(_ m: [UInt32]) -> Double {
+        let pulses = m.filter { $0 > 0 }.count
+        return pulses == 0 ? 0 : Double(m.filter { $0 > 1 }.count) / Double(pulses)
+    }
+}
+
+func parseUnit(_ s: String) throws -> EPOSVoltageUnit {
+    switch s.lowercased() {
+    case "v", "volts": return .volts
+    case "kv", "kilovolts": return .kilovolts
+    default: throw CLIError("--epos-voltage-unit must be v or kv, got '\(s)'")
+    }
+}
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert between formats by extension: POS ↔ EPOS, RRNG → RRNG, POS/EPOS → a directory of .npy columns.",
+        discussion: "An OUT that ends in '/' or names an existing directory receives one .npy file per column (x_nm.npy, mass_to_charge_da.npy, …). EPOS written from POS gets zero TOF, voltages and detector coordinates.")
+    @Argument(help: "Input file.") var input: String
+    @Argument(help: "Output file or directory.") var output: String
+    @Option(help: "Voltage unit of EPOS input and output: v or kv.") var eposVoltageUnit: String = "v"
+
+    func run() throws {
+        try reportingErrors {
+            let unit = try parseUnit(eposVoltageUnit)
+            guard let inFmt = APTFormat.fromPath(input) else { throw CLIError("\(input): unknown input type") }
+            let outURL = URL(fileURLWithPath: output)
+            var isDir: ObjCBool = false
+            let toDirectory = output.hasSuffix("/") || (FileManager.default.fileExists(atPath: output, isDirectory: &isDir) && isDir.boolValue)
+            if inFmt == .rrng {
+                guard APTFormat.fromPath(output) == .rrng else { throw CLIError("\(output): a range file converts to .rrng only") }
+                let (table, warnings) = try RRNGFile.read(URL(fileURLWithPath: input))
+                for w in warnings { FileHandle.standardError.write(Data("aptwin: warning: \(w)\n".utf8)) }
+                try RRNGFile.write(table, to: outURL)
+                print("wrote \(output): \(table.ions.count) ions, \(table.ranges.count) ranges")
+                return
+            }
+            let (_, acq) = try readAcquisition(input, voltageUnit: unit)
+            if toDirectory {
+                try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+                var written: [String] = []
+                func col(_ name: String, _ a: [Float]) throws {
+                    guard !a.isEmpty else { return }
+                    try NPYFile.write(a, to: outURL.appendingPathComponent(name)); written.append(name)
+                }
+                try col("x_nm.npy", acq.xNM); try col("y_nm.npy", acq.yNM); try col("z_nm.npy", acq.zNM)
+                try col("mass_to_charge_da.npy", acq.massToChargeDa); try col("tof_ns.npy", acq.tofNS)
+                try col("v_dc_v.npy", acq.vDCV); try col("v_pulse_v.npy", acq.vPulseV)
+                try col("detector_x_mm.npy", acq.detectorXMM); try col("detector_y_mm.npy", acq.detectorYMM)
+                if !acq.pulsesSincePrevious.isEmpty {
+                    try NPYFile.write(acq.pulsesSincePrevious, to: outURL.appendingPathComponent("pulses_since_previous.npy"))
+                    written.append("pulses_since_previous.npy")
+                }
+                if !acq.multiplicity.isEmpty {
+                    try NPYFile.write(acq.multiplicity, to: outURL.appendingPathComponent("multiplicity.npy"))
+                    written.append("multiplicity.npy")
+                }
+                print("wrote \(written.count) columns of \(acq.count) ions to \(output): \(written.joined(separator: ", "))")
+                return
+            }
+            guard let outFmt = APTFormat.fromPath(output) else { throw CLIError("\(output): unknown output type") }
+            switch outFmt {
+            case .pos: try POSFile.write(acq, to: outURL)
+            case .epos:
+                try EPOSFile.write(acq, to: outURL, voltageUnit: unit, fillMissingWithZeros: true)
+            default: throw CLIError("\(output): cannot write \(outFmt.rawValue) from \(inFmt.rawValue)")
+            }
+            print("wrote \(output): \(acq.count) ions")
+        }
+    }
+}
+
