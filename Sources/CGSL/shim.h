@@ -5,4 +5,5 @@
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_odeiv2.h>
+#include <gsl/gsl_fft_complex.h>
 #endif
