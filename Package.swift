@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "GSLKit", dependencies: ["CGSL"]),
         .target(name: "MaterialsData"),
         .target(name: "TwinCore", dependencies: ["MaterialsData"]),
-        .target(name: "SpecimenBuilder", dependencies: ["TwinCore", "MaterialsData"]),
+        .target(name: "SpecimenBuilder", dependencies: ["TwinCore", "MaterialsData", "GSLKit"]),
         .target(name: "FieldEvaporation", dependencies: ["TwinCore", "MaterialsData"]),
         .target(name: "IonOptics", dependencies: ["TwinCore", "MaterialsData"]),
         .target(name: "MassSpectrum", dependencies: ["TwinCore", "MaterialsData", "GSLKit"]),
@@ -53,6 +53,7 @@ let package = Package(
         .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats", "TwinCore", "MaterialsData"]),
         .testTarget(name: "ScenarioConfigTests", dependencies: ["ScenarioConfig"]),
         .testTarget(name: "GSLKitTests", dependencies: ["GSLKit"]),
-        .testTarget(name: "PipelineTests", dependencies: ["TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData"]),
+        .testTarget(name: "SpecimenBuilderTests", dependencies: ["SpecimenBuilder", "TwinCore", "MaterialsData", "Analysis"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder", "Analysis"]),
     ]
 )

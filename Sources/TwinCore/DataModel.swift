@@ -21,7 +21,7 @@ public struct TruthAtoms: Sendable, Equatable {
     public var zNM: [Float] = []
     /// Grain label (0 for single crystals).
     public var grain: [Int32] = []
-    /// Phase label (0 = matrix; meaning set by the microstructure that built it).
+    /// Phase label, a ``PhaseLabel`` raw value.
     public var phase: [UInt8] = []
 
     public init() {}
@@ -49,6 +49,20 @@ public struct TruthAtoms: Sendable, Equatable {
 
     /// Resident bytes per atom of this representation.
     public static let bytesPerAtom = 4 + 1 + 2 + 12 + 4 + 1
+}
+
+/// What the phase column of ``TruthAtoms`` means.
+public enum PhaseLabel: UInt8, Sendable, CaseIterable {
+    /// Matrix (for a spinodal alloy: the solute-poor phase, e.g. Fe-rich α).
+    case matrix = 0
+    /// Solute-rich phase of a spinodal decomposition (e.g. Cr-rich α′).
+    case soluteRich = 1
+    /// Inside a precipitate.
+    case precipitate = 2
+    /// Inside a grain-boundary segregation band.
+    case segregationBand = 3
+    /// Inside the surface layer (contamination, oxide, FIB damage).
+    case surfaceLayer = 4
 }
 
 /// Field-evaporation events in the order they happened.
