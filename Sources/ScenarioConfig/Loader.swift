@@ -61,14 +61,13 @@ public struct ResolvedScenario: Sendable {
 
     /// The resolved scenario as a JSON-compatible dictionary (nested by section), for manifests.
     public func jsonObject() -> [String: Any] {
-        var out: [String: Any] = [:]
-        for f in ScenarioSchema.topLevel { if let v = values[f.key] { out[f.key] = Self.json(v) } }
-        for s in ScenarioSchema.sections {
-            var sec: [String: Any] = [:]
-            for f in s.fields { if let v = values["\(s.key).\(f.key)"] { sec[f.key] = Self.json(v) } }
-            out[s.key] = sec
+        func build(_ sec: SchemaSection, _ prefix: String) -> [String: Any] {
+            var out: [String: Any] = [:]
+            for f in sec.fields { if let v = values[prefix + f.key] { out[f.key] = Self.json(v) } }
+            for sub in sec.subsections { out[sub.key] = build(sub, prefix + sub.key + ".") }
+            return out
         }
-        return out
+        return build(ScenarioSchema.root, "")
     }
 
     static func json(_ v: ScenarioValue) -> Any {
@@ -78,6 +77,8 @@ public struct ResolvedScenario: Sendable {
         case .bool(let b): return b
         case .string(let s): return s
         case .intList(let l): return l
+        case .doubleList(let l): return l
+        case .records(let r): return r.map { rec in rec.mapValues { json($0) } }
         case .composition(let c):
             var d: [String: Double] = [:]
             for e in c { d[e.symbol] = e.fraction }
@@ -105,57 +106,52 @@ public struct ResolvedScenario: Sendable {
         var values: [String: ScenarioValue] = [:]
         var explicit = Set<String>()
         // Defaults first.
-        for f in ScenarioSchema.topLevel { if let d = f.defaultValue { values[f.key] = d } }
-        for s in ScenarioSchema.sections {
-            for f in s.fields { if let d = f.defaultValue { values["\(s.key).\(f.key)"] = d } }
-        }
+        for (path, f) in ScenarioSchema.allFields { if let d = f.defaultValue { values[path] = d } }
         if let root {
-            guard case .mapping(let top) = root else {
+            guard case .mapping = root else {
                 throw ScenarioErrors(errors: [ScenarioError(file: file, line: root.mark?.line, keyPath: "",
                                                             message: "the top level must be a mapping of keys to values")])
             }
-            var seenTop = Set<String>()
-            for (kNode, vNode) in top {
-                let key = kNode.scalar?.string ?? ""
-                let line = kNode.mark?.line
-                if !seenTop.insert(key).inserted { err(line, key, "duplicate key"); continue }
-                if let f = ScenarioSchema.topLevel.first(where: { $0.key == key }) {
-                    if let v = convert(vNode, f, key, &errors, file) { values[key] = v; explicit.insert(key) }
-                } else if let s = ScenarioSchema.sections.first(where: { $0.key == key }) {
-                    guard case .mapping(let sec) = vNode else {
-                        if case .scalar(let sc) = vNode, sc.string.isEmpty || sc.tag.rawValue.hasSuffix(":null") { continue }
-                        err(vNode.mark?.line, key, "must be a mapping of keys to values"); continue
-                    }
-                    var seen = Set<String>()
-                    for (k2, v2) in sec {
-                        let sub = k2.scalar?.string ?? ""
-                        let path = "\(key).\(sub)"
-                        if !seen.insert(sub).inserted { err(k2.mark?.line, path, "duplicate key"); continue }
-                        guard let f = s.fields.first(where: { $0.key == sub }) else {
-                            err(k2.mark?.line, path, "unknown key" + suggestion(sub, s.fields.map(\.key)))
-                            continue
-                        }
-                        if let v = convert(v2, f, path, &errors, file) { values[path] = v; explicit.insert(path) }
-                    }
-                } else {
-                    err(line, key, "unknown key" + suggestion(key, ScenarioSchema.topLevel.map(\.key) + ScenarioSchema.sections.map(\.key)))
-                }
-            }
+            walk(root, ScenarioSchema.root, prefix: "", file: file, values: &values, explicit: &explicit, errors: &errors)
         }
         var r = ResolvedScenario(values: values, explicitKeys: explicit, notes: [])
         if errors.isEmpty {
             r.crossCheck(file: file, &errors)
         }
         if !errors.isEmpty { throw ScenarioErrors(errors: errors) }
-        for s in ScenarioSchema.sections {
-            for f in s.fields where !f.usedBySimulation {
-                let p = "\(s.key).\(f.key)"
-                if explicit.contains(p), values[p] != f.defaultValue {
-                    r.notes.append("\(p) is recorded as metadata only; the current models do not use it")
-                }
+        for (p, f) in ScenarioSchema.allFields where !f.usedBySimulation {
+            if explicit.contains(p), values[p] != f.defaultValue {
+                r.notes.append("\(p) is recorded as metadata only; the current models do not use it")
             }
         }
         return r
+    }
+
+    /// Validates one YAML mapping against a schema section, recursing into subsections.
+    static func walk(_ node: Node, _ section: SchemaSection, prefix: String, file: String,
+                     values: inout [String: ScenarioValue], explicit: inout Set<String>, errors: inout [ScenarioError]) {
+        guard case .mapping(let m) = node else {
+            if case .scalar(let sc) = node, sc.string.isEmpty || sc.tag.rawValue.hasSuffix(":null") { return }
+            errors.append(ScenarioError(file: file, line: node.mark?.line, keyPath: String(prefix.dropLast()),
+                                        message: "must be a mapping of keys to values"))
+            return
+        }
+        var seen = Set<String>()
+        for (kNode, vNode) in m {
+            let key = kNode.scalar?.string ?? ""
+            let path = prefix + key
+            if !seen.insert(key).inserted {
+                errors.append(ScenarioError(file: file, line: kNode.mark?.line, keyPath: path, message: "duplicate key")); continue
+            }
+            if let f = section.fields.first(where: { $0.key == key }) {
+                if let v = convert(vNode, f, path, &errors, file) { values[path] = v; explicit.insert(path) }
+            } else if let sub = section.subsections.first(where: { $0.key == key }) {
+                walk(vNode, sub, prefix: path + ".", file: file, values: &values, explicit: &explicit, errors: &errors)
+            } else {
+                errors.append(ScenarioError(file: file, line: kNode.mark?.line, keyPath: path,
+                                            message: "unknown key" + suggestion(key, section.fields.map(\.key) + section.subsections.map(\.key))))
+            }
+        }
     }
 
     /// Reads and validates a scenario file.
@@ -306,6 +302,51 @@ private func convert(_ node: Node, _ f: SchemaField, _ path: String, _ errors: i
         }
         if let n, out.count != n { return fail("expected \(n) integers, got \(out.count)") }
         return .intList(out)
+    case .doubleList(let n, let r):
+        guard case .sequence(let seq) = node else { return fail("expected \(f.kind.typeName), got \(describe(node))") }
+        var out: [Double] = []
+        for item in seq {
+            guard case .scalar(let s) = item, s.style == .plain, let d = Double(s.string), d.isFinite else {
+                return fail("expected \(f.kind.typeName), got an item \(describe(item))")
+            }
+            guard r.contains(d) else { return fail("item \(s.string) is out of range; allowed \(fmt(r.lowerBound)) … \(fmt(r.upperBound))") }
+            out.append(d)
+        }
+        if let n, out.count != n { return fail("expected \(n) numbers, got \(out.count)") }
+        return .doubleList(out)
+    case .records(let fields):
+        guard case .sequence(let seq) = node else { return fail("expected \(f.kind.typeName), got \(describe(node))") }
+        var out: [[String: ScenarioValue]] = []
+        var ok = true
+        for (i, item) in seq.enumerated() {
+            let itemPath = "\(path)[\(i)]"
+            guard case .mapping(let m) = item else {
+                errors.append(ScenarioError(file: file, line: item.mark?.line, keyPath: itemPath, message: "must be a mapping of keys to values"))
+                ok = false; continue
+            }
+            var rec: [String: ScenarioValue] = [:]
+            for g in fields { if let d = g.defaultValue { rec[g.key] = d } }
+            var seen = Set<String>()
+            for (k, v) in m {
+                let key = k.scalar?.string ?? ""
+                if !seen.insert(key).inserted {
+                    errors.append(ScenarioError(file: file, line: k.mark?.line, keyPath: "\(itemPath).\(key)", message: "duplicate key"))
+                    ok = false; continue
+                }
+                guard let g = fields.first(where: { $0.key == key }) else {
+                    errors.append(ScenarioError(file: file, line: k.mark?.line, keyPath: "\(itemPath).\(key)",
+                                                message: "unknown key" + ResolvedScenario.suggestion(key, fields.map(\.key))))
+                    ok = false; continue
+                }
+                if let val = convert(v, g, "\(itemPath).\(key)", &errors, file) { rec[key] = val } else { ok = false }
+            }
+            for g in fields where g.required && rec[g.key] == nil {
+                errors.append(ScenarioError(file: file, line: item.mark?.line, keyPath: "\(itemPath).\(g.key)", message: "missing required key"))
+                ok = false
+            }
+            out.append(rec)
+        }
+        return ok ? .records(out) : nil
     case .composition:
         guard case .mapping(let m) = node else { return fail("expected \(f.kind.typeName), got \(describe(node))") }
         var out: [(symbol: String, fraction: Double)] = []

@@ -5,7 +5,7 @@
 /// 2024). `aptwin scenario --defaults` prints it as a commented YAML file, and validation checks files against it.
 
 /// The kind of value a key holds, with its constraints.
-public enum ValueKind: Sendable, Equatable {
+public indirect enum ValueKind: Sendable {
     case double(ClosedRange<Double>)
     case int(ClosedRange<Int>)
     case bool
@@ -16,6 +16,10 @@ public enum ValueKind: Sendable, Equatable {
     case composition
     /// A list of integers with a fixed length (e.g. Miller indices) or any length (`count == nil`), each in range.
     case intList(count: Int?, range: ClosedRange<Int>)
+    /// A list of numbers with a fixed length (e.g. a point or a direction) or any length, each in range.
+    case doubleList(count: Int?, range: ClosedRange<Double>)
+    /// A list of mappings, each validated against the given fields (defaults filled in).
+    case records([SchemaField])
 
     var typeName: String {
         switch self {
@@ -26,6 +30,8 @@ public enum ValueKind: Sendable, Equatable {
         case .choice(let c): return "one of " + c.joined(separator: ", ")
         case .composition: return "a map of element symbol to atom fraction"
         case .intList(let n, _): return n.map { "a list of \($0) integers" } ?? "a list of integers"
+        case .doubleList(let n, _): return n.map { "a list of \($0) numbers" } ?? "a list of numbers"
+        case .records: return "a list of mappings"
         }
     }
 }
@@ -38,6 +44,9 @@ public enum ScenarioValue: Sendable, Equatable {
     case string(String)
     case composition([(symbol: String, fraction: Double)])
     case intList([Int])
+    case doubleList([Double])
+    /// A list of mappings from key to value (every key of the record schema present).
+    case records([[String: ScenarioValue]])
 
     public static func == (a: ScenarioValue, b: ScenarioValue) -> Bool {
         switch (a, b) {
@@ -46,6 +55,8 @@ public enum ScenarioValue: Sendable, Equatable {
         case let (.bool(x), .bool(y)): return x == y
         case let (.string(x), .string(y)): return x == y
         case let (.intList(x), .intList(y)): return x == y
+        case let (.doubleList(x), .doubleList(y)): return x == y
+        case let (.records(x), .records(y)): return x == y
         case let (.composition(x), .composition(y)):
             return x.count == y.count && zip(x, y).allSatisfy { $0.symbol == $1.symbol && $0.fraction == $1.fraction }
         default: return false
@@ -62,17 +73,25 @@ public struct SchemaField: Sendable {
     public let doc: String
     /// False when the current models read the key only as metadata (documented in the printed defaults).
     public let usedBySimulation: Bool
+    /// Inside a record: the key must be given.
+    public let required: Bool
 
-    init(_ key: String, _ kind: ValueKind, _ defaultValue: ScenarioValue?, _ doc: String, used: Bool = true) {
+    init(_ key: String, _ kind: ValueKind, _ defaultValue: ScenarioValue?, _ doc: String, used: Bool = true,
+         required: Bool = false) {
         self.key = key; self.kind = kind; self.defaultValue = defaultValue; self.doc = doc; self.usedBySimulation = used
+        self.required = required
     }
 }
 
-/// A section of the schema (a YAML mapping).
+/// A section of the schema (a YAML mapping), possibly with nested sections.
 public struct SchemaSection: Sendable {
     public let key: String
     public let doc: String
     public let fields: [SchemaField]
+    public let subsections: [SchemaSection]
+    public init(key: String, doc: String, fields: [SchemaField], subsections: [SchemaSection] = []) {
+        self.key = key; self.doc = doc; self.fields = fields; self.subsections = subsections
+    }
 }
 
 /// The whole scenario schema.
@@ -87,18 +106,59 @@ public enum ScenarioSchema {
 
     public static let sections: [SchemaSection] = [
         SchemaSection(key: "specimen", doc: "The atomistic needle: every atom is ground truth.", fields: [
-            SchemaField("microstructure", .choice(["random_solution"]), .string("random_solution"),
-                        "Microstructure model. Baseline: a random solid solution."),
+            SchemaField("microstructure", .choice(["random_solution", "spinodal"]), .string("random_solution"),
+                        "Matrix chemistry: a random solid solution, or a spinodally decomposed one (see specimen.spinodal). Precipitates, grains and a surface layer are added on top."),
             SchemaField("composition_at_frac", .composition, .composition([("Fe", 0.486), ("Cr", 0.514)]),
-                        "Atom fractions by element symbol; must sum to 1 (Fe-51.4 at% Cr, the source paper's alloy)."),
-            SchemaField("lattice", .choice(["bcc", "fcc"]), .string("bcc"), "Crystal lattice."),
+                        "Mean atom fractions by element symbol; must sum to 1 (Fe-51.4 at% Cr, the source paper's alloy)."),
+            SchemaField("lattice", .choice(["bcc", "fcc", "hcp"]), .string("bcc"), "Crystal lattice."),
             SchemaField("lattice_constant_nm", .double(0.1...1.0), nil,
-                        "Cubic lattice constant; default: the composition-weighted constant of the pure elements."),
+                        "Lattice constant a; default: the composition-weighted constant of the pure elements (Vegard)."),
+            SchemaField("lattice_c_nm", .double(0.1...2.0), nil, "hcp c; default: from the materials data, or ideal c/a = 1.633."),
             SchemaField("axis_hkl", .intList(count: 3, range: -20...20), .intList([0, 0, 1]),
-                        "Crystal direction [hkl] along the needle axis."),
-            SchemaField("apex_radius_nm", .double(2...100), .double(10), "Radius of the spherical cap."),
+                        "Crystal direction [hkl] along the needle axis (hcp: [uvw] in the orthohexagonal frame)."),
+            SchemaField("rotation_about_axis_deg", .double(-360...360), .double(0), "Rotation of the crystal about the needle axis."),
+            SchemaField("static_displacement_nm", .double(0...0.1), .double(0), "RMS random static displacement of every atom from its site (per coordinate)."),
+            SchemaField("apex_radius_nm", .double(2...100), .double(10), "Radius of the cap (its lateral semi-axis)."),
+            SchemaField("cap_axial_ratio", .double(0.3...3), .double(1),
+                        "Axial over lateral semi-axis of the cap: 1 = spherical, < 1 flattened, > 1 elongated (elliptical cap)."),
             SchemaField("shank_half_angle_deg", .double(0...15), .double(5), "Half-angle of the conical shank."),
             SchemaField("length_nm", .double(5...500), .double(40), "Needle length from apex to base."),
+            SchemaField("surface_layer_thickness_nm", .double(0...20), .double(0),
+                        "Thickness of a surface layer of another composition (contamination, oxide, Ga-rich FIB skin); 0 = none."),
+            SchemaField("surface_layer_composition_at_frac", .composition, nil, "Composition of the surface layer (required when it has a thickness)."),
+        ], subsections: [
+            SchemaSection(key: "spinodal", doc: "Spinodal decomposition of the matrix (microstructure: spinodal).", fields: [
+                SchemaField("method", .choice(["cahn_hilliard", "gaussian_random_field"]), .string("cahn_hilliard"),
+                            "Cahn-Hilliard evolution (the physics) or a Gaussian random field with the same structure-factor peak (faster)."),
+                SchemaField("wavelength_nm", .double(1...50), .double(5), "Dominant wavelength (peak of the structure factor)."),
+                SchemaField("solute", .string, .string("Cr"), "Element whose fraction the decomposition modulates (the others share the rest in their mean proportions)."),
+                SchemaField("amplitude_at_frac", .double(0...0.5), .double(0.3),
+                            "Solute-fraction amplitude: the two phases sit near mean ± amplitude (the paper's alloy: alpha-prime well above 28 at% Cr)."),
+            ]),
+            SchemaSection(key: "precipitates", doc: "Precipitates of another composition (e.g. Ag-rich zones in Al-1.7 at% Ag).", fields: [
+                SchemaField("number_density_per_nm3", .double(0...0.1), .double(0), "Number of precipitates per nm³; 0 = none."),
+                SchemaField("shape", .choice(["sphere", "platelet"]), .string("sphere"), "Spheres, or platelets (discs) on a habit plane."),
+                SchemaField("radius_nm", .double(0.2...50), .double(1.5), "Sphere radius, or platelet disc radius."),
+                SchemaField("radius_rel_spread", .double(0...1), .double(0.1), "Relative standard deviation of the radius (log-normal)."),
+                SchemaField("thickness_nm", .double(0.1...20), .double(0.5), "Platelet thickness."),
+                SchemaField("habit_hkl", .intList(count: 3, range: -20...20), .intList([1, 1, 1]), "Platelet habit-plane normal in the crystal frame."),
+                SchemaField("composition_at_frac", .composition, nil, "Precipitate composition (required when precipitates are present)."),
+                SchemaField("min_separation_nm", .double(0...100), .double(1), "Minimum gap between precipitate surfaces."),
+            ]),
+            SchemaSection(key: "grains", doc: "Grains and grain boundaries.", fields: [
+                SchemaField("mode", .choice(["single", "planes", "voronoi"]), .string("single"),
+                            "single crystal; grains separated by the listed boundary planes; or Voronoi grains with random orientations."),
+                SchemaField("mean_size_nm", .double(2...1000), .double(30), "Mean Voronoi grain size (voronoi mode)."),
+                SchemaField("boundaries", .records([
+                    SchemaField("point_nm", .doubleList(count: 3, range: -1000...1000), nil, "A point on the boundary plane (specimen frame; apex at 0, needle along -z).", required: true),
+                    SchemaField("normal", .doubleList(count: 3, range: -1000...1000), nil, "Boundary-plane normal (specimen frame), pointing into the next grain.", required: true),
+                    SchemaField("misorientation_axis_hkl", .doubleList(count: 3, range: -100...100), nil, "Misorientation axis, in the crystal frame of the grain below (axis_frame: crystal) or in the specimen frame (axis_frame: specimen; an axis along the normal makes a twist boundary).", required: true),
+                    SchemaField("axis_frame", .choice(["crystal", "specimen"]), .string("crystal"), "Frame of misorientation_axis_hkl."),
+                    SchemaField("misorientation_deg", .double(0...180), nil, "Misorientation angle.", required: true),
+                    SchemaField("band_width_nm", .double(0...50), .double(0), "Width of a segregation band along the boundary; 0 = none."),
+                    SchemaField("band_composition_at_frac", .composition, nil, "Composition inside the band."),
+                ]), .records([]), "Boundary planes in order from the base towards the apex (planes mode). Each: point_nm, normal, misorientation_axis_hkl, axis_frame, misorientation_deg, band_width_nm, band_composition_at_frac."),
+            ]),
         ]),
         SchemaSection(key: "instrument", doc: "The JEOL F200 with the APT holder (source paper defaults).", fields: [
             SchemaField("microscope", .string, .string("JEOL F200"), "Microscope model.", used: false),
@@ -155,10 +215,22 @@ public enum ScenarioSchema {
         ]),
     ]
 
+    /// The whole schema as one root section.
+    public static var root: SchemaSection { SchemaSection(key: "", doc: "", fields: topLevel, subsections: sections) }
+
+    /// Every field with its dotted key path, in schema order.
+    public static let allFields: [(path: String, field: SchemaField)] = {
+        var out: [(String, SchemaField)] = []
+        func walk(_ s: SchemaSection, _ prefix: String) {
+            for f in s.fields { out.append((prefix + f.key, f)) }
+            for sub in s.subsections { walk(sub, prefix + sub.key + ".") }
+        }
+        walk(root, "")
+        return out
+    }()
+
+    private static let fieldsByPath: [String: SchemaField] = Dictionary(uniqueKeysWithValues: allFields.map { ($0.path, $0.field) })
+
     /// Looks up the field for a dotted key path (`specimen.apex_radius_nm`).
-    public static func field(_ path: String) -> SchemaField? {
-        let parts = path.split(separator: ".", maxSplits: 1).map(String.init)
-        if parts.count == 1 { return topLevel.first { $0.key == parts[0] } }
-        return sections.first { $0.key == parts[0] }?.fields.first { $0.key == parts[1] }
-    }
+    public static func field(_ path: String) -> SchemaField? { fieldsByPath[path] }
 }
