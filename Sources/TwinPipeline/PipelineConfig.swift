@@ -12,9 +12,11 @@ import TwinCore
 public struct PipelineConfig: Sendable {
     public var name: String
     public var seed: UInt64
-    public var geometry: NeedleGeometry
-    public var crystal: CubicCrystal
-    public var composition: [CompositionEntry]
+    public var specimen: SpecimenRequest
+    /// Shorthands into `specimen`.
+    public var geometry: NeedleGeometry { specimen.spec.geometry }
+    public var lattice: CrystalLattice { specimen.spec.lattice }
+    public var composition: [CompositionEntry] { specimen.spec.composition }
     public var evaporation: BaselineEvaporationParameters
     public var detector: DetectorParameters
     public var reconstruction: ReconstructionParameters
@@ -33,39 +35,9 @@ public struct PipelineConfig: Sendable {
     public init(_ s: ResolvedScenario) throws {
         name = s.string("name") ?? "unnamed"
         seed = UInt64(s.int("seed") ?? 1)
-        guard case .composition(let comp)? = s["specimen.composition_at_frac"] else {
-            throw TwinError.invalidInput("specimen.composition_at_frac is missing")
-        }
-        composition = try comp.map { c in
-            guard let e = PeriodicTable.element(symbol: c.symbol) else {
-                throw TwinError.invalidInput("specimen.composition_at_frac: unknown element '\(c.symbol)'")
-            }
-            return CompositionEntry(z: e.z, fraction: c.fraction)
-        }
-        let latticeName = s.string("specimen.lattice") ?? "bcc"
-        guard let kind = CubicCrystal.Kind(rawValue: latticeName) else {
-            throw TwinError.invalidInput("specimen.lattice: unsupported lattice '\(latticeName)'")
-        }
-        let aNM: Double
-        if let given = s.double("specimen.lattice_constant_nm") {
-            aNM = given
-        } else {
-            // Vegard's law over the pure-element constants of the requested lattice type.
-            var sum = 0.0
-            for c in composition {
-                guard let lat = PeriodicTable.lattice(z: c.z) else {
-                    throw TwinError.invalidInput("specimen.lattice_constant_nm: no lattice data for Z=\(c.z); give it explicitly")
-                }
-                sum += c.fraction * lat.aNM
-            }
-            aNM = sum
-        }
-        var hkl = (0, 0, 1)
-        if case .intList(let l)? = s["specimen.axis_hkl"], l.count == 3 { hkl = (l[0], l[1], l[2]) }
-        crystal = try CubicCrystal(kind: kind, latticeConstantNM: aNM, axisHKL: hkl)
-        geometry = try NeedleGeometry(apexRadiusNM: s.double("specimen.apex_radius_nm") ?? 10,
-                                      shankHalfAngleDeg: s.double("specimen.shank_half_angle_deg") ?? 5,
-                                      lengthNM: s.double("specimen.length_nm") ?? 40)
+        specimen = try SpecimenRequest(s)
+        let crystal = specimen.spec.lattice
+        let composition = specimen.spec.composition
         let shell = crystal.coordinationShell
         var ev = BaselineEvaporationParameters(coordinationCutoffNM: shell.cutoffNM, bulkCoordination: shell.bulkCoordination,
                                                numberDensityPerNM3: crystal.numberDensityPerNM3)

@@ -101,17 +101,7 @@ public enum ScenarioRunner {
         try NPYFile.write(acq.massToChargeDa, to: url("acquisition/mass_to_charge_da.npy"))
         try NPYFile.write(r.hitEventIndex, to: url("acquisition/event_index.npy"))
         // Ground truth: atoms and events.
-        if c.writeTruth {
-            let a = r.atoms
-            try NPYFile.write(a.id, to: url("truth/atom_id.npy"))
-            try NPYFile.write(a.xNM, to: url("truth/x_nm.npy"))
-            try NPYFile.write(a.yNM, to: url("truth/y_nm.npy"))
-            try NPYFile.write(a.zNM, to: url("truth/z_nm.npy"))
-            try NPYFile.write(a.elementZ, to: url("truth/element_z.npy"))
-            try NPYFile.write(a.massNumber, to: url("truth/mass_number.npy"))
-            try NPYFile.write(a.grain, to: url("truth/grain.npy"))
-            try NPYFile.write(a.phase, to: url("truth/phase.npy"))
-        }
+        if c.writeTruth { files += try SpecimenOutput.writeTruth(r.atoms, into: dir) }
         let e = r.evaporation.events
         try NPYFile.write(e.atomID, to: url("events/atom_id.npy"))
         try NPYFile.write(e.pulseIndex, to: url("events/pulse_index.npy"))
@@ -146,7 +136,7 @@ public enum ScenarioRunner {
             var alive = [Bool](repeating: true, count: r.atoms.count)
             for id in r.evaporation.events.atomID { alive[Int(id)] = false }
             for (name, mask) in [("tem_bf_start", nil), ("tem_bf_end", alive)] as [(String, [Bool]?)] {
-                let f = BrightFieldBaseline.frame(atoms: r.atoms, alive: mask, atomicVolumeNM3: c.crystal.atomicVolumeNM3,
+                let f = BrightFieldBaseline.frame(atoms: r.atoms, alive: mask, atomicVolumeNM3: c.lattice.atomicVolumeNM3,
                                                   parameters: c.brightField)
                 let px = f.intensity.map { UInt16(max(0, min(65535, ($0 * 65535).rounded()))) }
                 try PNGFile.write(GrayImage16(width: f.width, height: f.height, pixels: px), to: url("images/\(name).png"))

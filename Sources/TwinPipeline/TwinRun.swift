@@ -27,8 +27,8 @@ public struct SimulationResult: Sendable {
 public enum TwinSimulation {
     public static func run(_ config: PipelineConfig, threads: Int, progress: ProgressReporter = ProgressReporter()) throws -> SimulationResult {
         var timings: [StageTiming] = []
-        let builder = try RandomSolutionBuilder(geometry: config.geometry, crystal: config.crystal, composition: config.composition)
-        let (atoms, t1) = measure("specimen") { builder.build(seed: config.seed, threads: threads) }
+        let (built, t1) = try measure("specimen") { try config.specimen.build(seed: config.seed, threads: threads) }
+        let atoms = built.atoms
         timings.append(t1)
         let engine = BaselineEvaporation(parameters: config.evaporation)
         let (evap, t2) = try measure("evaporation") {

@@ -85,37 +85,82 @@ struct Bench: ParsableCommand {
         return out
     }
 
-    /// A Fe-Cr random-solution needle with about `atoms` atoms.
-    func needle(atoms target: Double, radiusNM: Double = 10) throws -> RandomSolutionBuilder {
-        let crystal = try CubicCrystal(kind: .bcc, latticeConstantNM: 0.2877, axisHKL: (0, 0, 1))
-        var lo = radiusNM, hi = 500.0
+    /// A Fe-Cr needle spec with about `atoms` atoms (length found by bisection on the needle volume).
+    func needle(atoms target: Double, radiusNM: Double = 10) throws -> SpecimenSpec {
+        let lattice = try CrystalLattice(kind: .bcc, aNM: 0.2877)
+        var lo = radiusNM * 1.2, hi = 500.0
         for _ in 0..<40 {
             let mid = (lo + hi) / 2
             let v = try NeedleGeometry(apexRadiusNM: radiusNM, shankHalfAngleDeg: 5, lengthNM: mid).volumeNM3
-            if v * crystal.numberDensityPerNM3 < target { lo = mid } else { hi = mid }
+            if v * lattice.numberDensityPerNM3 < target { lo = mid } else { hi = mid }
         }
         let g = try NeedleGeometry(apexRadiusNM: radiusNM, shankHalfAngleDeg: 5, lengthNM: (lo + hi) / 2)
-        return try RandomSolutionBuilder(geometry: g, crystal: crystal,
-                                         composition: [CompositionEntry(z: 26, fraction: 0.486), CompositionEntry(z: 24, fraction: 0.514)])
+        return SpecimenSpec(geometry: g, lattice: lattice,
+                            composition: [CompositionEntry(z: 26, fraction: 0.486), CompositionEntry(z: 24, fraction: 0.514)],
+                            orientation: try Rotation3(crystalDirectionAlongSpecimenZ: SIMD3(0, 0, 1)))
+    }
+
+    /// Peak resident memory of the process so far, bytes (VmHWM).
+    func peakRSSBytes() -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+        let kb = Double(line.split(separator: " ").dropFirst().first.map(String.init) ?? "0") ?? 0
+        return kb * 1024
+    }
+
+    func currentRSSBytes() -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+              let pages = Double(s.split(separator: " ").dropFirst().first.map(String.init) ?? "") else { return 0 }
+        return pages * Double(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     func benchSpecimen() throws -> [[String: Any]] {
         var out: [[String: Any]] = []
-        for (target, r) in [(1e5, 8.0), (1e6, 15.0)] {
-            let b = try needle(atoms: target, radiusNM: r)
-            let (atoms, t) = measure("s") { b.build(seed: 1, threads: threads) }
+        for (target, r) in [(1e5, 8.0), (1e6, 15.0), (1e7, 40.0)] {
+            let spec = try needle(atoms: target, radiusNM: r)
+            let before = currentRSSBytes()
+            let (b, t) = try measure("s") { try SpecimenFactory.build(spec, seed: 1, threads: threads) }
+            let resident = currentRSSBytes() - before
             out.append(row("specimen", "random_solution_\(Int(target))", t,
-                           ["atoms": atoms.count, "atoms_per_s": Double(atoms.count) / t.wallS, "bytes_per_atom": TruthAtoms.bytesPerAtom]))
+                           ["atoms": b.atoms.count, "atoms_per_s": Double(b.atoms.count) / t.wallS,
+                            "bytes_per_atom": TruthAtoms.bytesPerAtom,
+                            "resident_bytes_per_atom_measured": resident / Double(b.atoms.count)]))
         }
+        // Microstructures at 10^6 atoms: spinodal (Cahn-Hilliard field included), precipitates, Voronoi grains.
+        var spin = try needle(atoms: 1e6, radiusNM: 15)
+        let rb = spin.geometry.baseRadiusNM
+        let (grid, tf) = try measure("f") {
+            try SpinodalField.generate(SpinodalParameters(wavelengthNM: 5, boxNM: (2 * rb, 2 * rb, spin.geometry.lengthNM)), seed: 1, threads: threads)
+        }
+        out.append(row("specimen", "cahn_hilliard_field_\(grid.nx)x\(grid.ny)x\(grid.nz)", tf, ["cells": grid.values.count]))
+        spin.spinodal = SpinodalChemistry(field: grid, soluteZ: 24, amplitudeAtFrac: 0.35)
+        let (bs, ts) = try measure("s") { try SpecimenFactory.build(spin, seed: 1, threads: threads) }
+        out.append(row("specimen", "spinodal_1000000", ts, ["atoms": bs.atoms.count, "atoms_per_s": Double(bs.atoms.count) / ts.wallS]))
+        var pre = try needle(atoms: 1e6, radiusNM: 15)
+        pre.lattice = try CrystalLattice(kind: .fcc, aNM: 0.405)
+        pre.composition = [CompositionEntry(z: 13, fraction: 0.983), CompositionEntry(z: 47, fraction: 0.017)]
+        pre.precipitates = PrecipitateSpec(numberDensityPerNM3: 0.002, shape: .sphere, radiusNM: 1.5,
+                                           composition: [CompositionEntry(z: 47, fraction: 0.6), CompositionEntry(z: 13, fraction: 0.4)])
+        let (bp, tp) = try measure("s") { try SpecimenFactory.build(pre, seed: 1, threads: threads) }
+        out.append(row("specimen", "precipitates_1000000", tp, ["atoms": bp.atoms.count, "precipitates": bp.precipitates.count,
+                                                                "atoms_per_s": Double(bp.atoms.count) / tp.wallS]))
+        var poly = try needle(atoms: 1e6, radiusNM: 15)
+        let map = try VoronoiGrains(boxMinNM: SIMD3(-rb, -rb, -poly.geometry.lengthNM), boxMaxNM: SIMD3(rb, rb, 0), meanGrainSizeNM: 15, seed: 1)
+        poly.grains = GrainSetup(map: map, orientations: VoronoiGrains.randomOrientations(count: map.grainCount, seed: 1))
+        let (bg, tg) = try measure("s") { try SpecimenFactory.build(poly, seed: 1, threads: threads) }
+        out.append(row("specimen", "voronoi_1000000", tg, ["atoms": bg.atoms.count, "grains": map.grainCount,
+                                                           "atoms_per_s": Double(bg.atoms.count) / tg.wallS,
+                                                           "removed_at_boundaries": bg.removedAtBoundaries]))
+        out.append(row("specimen", "peak_resident", StageTiming(stage: "specimen", wallS: 0, cpuS: 0), ["peak_rss_bytes": peakRSSBytes()]))
         return out
     }
 
     func benchEvaporation() throws -> [[String: Any]] {
-        let b = try needle(atoms: 4e5, radiusNM: 10)
-        let atoms = b.build(seed: 1, threads: threads)
-        let shell = b.crystal.coordinationShell
+        let spec = try needle(atoms: 4e5, radiusNM: 10)
+        let atoms = try SpecimenFactory.build(spec, seed: 1, threads: threads).atoms
+        let shell = spec.lattice.coordinationShell
         var p = BaselineEvaporationParameters(coordinationCutoffNM: shell.cutoffNM, bulkCoordination: shell.bulkCoordination,
-                                              numberDensityPerNM3: b.crystal.numberDensityPerNM3)
+                                              numberDensityPerNM3: spec.lattice.numberDensityPerNM3)
         p.maxEvents = 50_000; p.maxDepthNM = 1000
         let (run, t) = try measure("e") { try BaselineEvaporation(parameters: p).run(atoms: atoms, seed: 1, threads: threads) }
         return [row("evaporation", "baseline_fecr_\(atoms.count)_atoms", t,
