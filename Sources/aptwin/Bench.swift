@@ -88,7 +88,7 @@ struct Bench: ParsableCommand {
     /// A Fe-Cr needle spec with about `atoms` atoms (length found by bisection on the needle volume).
     func needle(atoms target: Double, radiusNM: Double = 10) throws -> SpecimenSpec {
         let lattice = try CrystalLattice(kind: .bcc, aNM: 0.2877)
-        var lo = radiusNM * 1.2, hi = 500.0
+        var lo = radiusNM * 1.01, hi = 500.0
         for _ in 0..<40 {
             let mid = (lo + hi) / 2
             let v = try NeedleGeometry(apexRadiusNM: radiusNM, shankHalfAngleDeg: 5, lengthNM: mid).volumeNM3
@@ -116,7 +116,7 @@ struct Bench: ParsableCommand {
 
     func benchSpecimen() throws -> [[String: Any]] {
         var out: [[String: Any]] = []
-        for (target, r) in [(1e5, 8.0), (1e6, 15.0), (1e7, 40.0)] {
+        for (target, r) in [(1e5, 6.0), (1e6, 15.0), (1e7, 30.0)] {
             let spec = try needle(atoms: target, radiusNM: r)
             let before = currentRSSBytes()
             let (b, t) = try measure("s") { try SpecimenFactory.build(spec, seed: 1, threads: threads) }
