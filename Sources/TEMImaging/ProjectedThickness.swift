@@ -1,94 +1,161 @@
 import Foundation
 import TwinCore
 
-/// Parameters of a bright-field frame of the needle.
-public struct BrightFieldParameters: Sendable {
-    /// Pixel size at the specimen, nm (JEOL F200 setting of the source paper: 0.24 nm).
-    public var pixelNM: Double = 0.24
-    /// Contrast thickness x_k: the thickness over which scattering outside the objective aperture attenuates the
-    /// beam by 1/e (Fe ≈ 45 nm, W ≈ 13 nm for a 10 mrad aperture; instrument-and-physics §2).
-    public var contrastThicknessNM: Double = 45
-    /// Margin of vacuum around the needle, nm.
-    public var marginNM: Double = 5
-    public init() {}
-}
-
-/// A frame: intensity relative to the incident beam, row-major, rows along the needle axis (apex at the top).
-public struct BrightFieldFrame: Sendable {
+/// Where the needle lies in a frame: the beam runs along specimen y, so the image plane holds specimen x and z.
+///
+/// Image coordinates: u to the right, v down, in pixels from the top-left corner. The needle axis (specimen +z,
+/// towards the apex) points along `needleDirectionDeg` measured from +u towards +v (−90° = pointing up), and the
+/// specimen point (0, ·, `apexZNM`) — the initial apex — sits at pixel (`apexU`, `apexV`).
+public struct FrameGeometry: Sendable, Codable, Equatable {
     public var width: Int
     public var height: Int
     public var pixelNM: Double
-    /// Intensity I/I₀ in [0, 1].
-    public var intensity: [Float]
-    /// Projected thickness t, nm.
-    public var thicknessNM: [Float]
-    /// Specimen-frame coordinates of the top-left pixel corner (x, z), nm.
-    public var originXNM: Double
-    public var originZNM: Double
-}
+    public var needleDirectionDeg: Double
+    public var apexU: Double
+    public var apexV: Double
+    /// Specimen z placed at (apexU, apexV).
+    public var apexZNM: Double
 
-/// **Baseline** bright-field TEM frame: amplitude contrast of the projected thickness only,
-/// I = exp(−t/x_k) (the exp(−t/2x_k) amplitude of the exit wave squared; instrument-and-physics §3), with the beam
-/// along y, perpendicular to the needle axis as in the side-entry holder. The projected thickness of each pixel is
-/// the number of atoms whose (x, z) falls in it times the atomic volume, divided by the pixel area. No phase, CTF,
-/// MTF or noise yet: the TEM-imaging work replaces this with the full frame model.
-public enum BrightFieldBaseline {
-    public static func frame(atoms: TruthAtoms, alive: [Bool]? = nil, atomicVolumeNM3: Double,
-                             parameters p: BrightFieldParameters) -> BrightFieldFrame {
-        var xmin = Double.infinity, xmax = -Double.infinity, zmin = Double.infinity, zmax = -Double.infinity
-        for i in 0..<atoms.count where alive?[i] ?? true {
-            let x = Double(atoms.xNM[i]), z = Double(atoms.zNM[i])
-            xmin = min(xmin, x); xmax = max(xmax, x); zmin = min(zmin, z); zmax = max(zmax, z)
-        }
-        if xmin > xmax { xmin = 0; xmax = 0; zmin = 0; zmax = 0 }
-        let x0 = xmin - p.marginNM, z1 = zmax + p.marginNM
-        let w = max(1, Int(((xmax + p.marginNM - x0) / p.pixelNM).rounded(.up)))
-        let h = max(1, Int(((z1 - (zmin - p.marginNM)) / p.pixelNM).rounded(.up)))
-        var count = [UInt32](repeating: 0, count: w * h)
-        for i in 0..<atoms.count where alive?[i] ?? true {
-            let col = Int((Double(atoms.xNM[i]) - x0) / p.pixelNM)
-            let row = Int((z1 - Double(atoms.zNM[i])) / p.pixelNM)
-            if col >= 0, col < w, row >= 0, row < h { count[row * w + col] += 1 }
-        }
-        // Atomic columns are not resolved at this sampling (instrument-and-physics §3: lattice fringes of 0.2 nm lie
-        // beyond the camera's 0.48 nm Nyquist period, and the CTF envelopes and detector MTF damp them): smooth the
-        // atom counts into a continuous density with a Gaussian of σ = Ω^(1/3) (≈ 0.23 nm for Fe, the instrument's
-        // point resolution) before converting to thickness. The full frame model of the TEM work replaces this.
-        let sigmaPx = pow(atomicVolumeNM3, 1.0 / 3.0) / p.pixelNM
-        let density = gaussianBlur(count.map(Double.init), width: w, height: h, sigmaPx: sigmaPx)
-        let perAtom = atomicVolumeNM3 / (p.pixelNM * p.pixelNM)
-        var t = [Float](repeating: 0, count: w * h), inten = t
-        for k in 0..<(w * h) {
-            let th = density[k] * perAtom
-            t[k] = Float(th)
-            inten[k] = Float(exp(-th / p.contrastThicknessNM))
-        }
-        return BrightFieldFrame(width: w, height: h, pixelNM: p.pixelNM, intensity: inten, thicknessNM: t,
-                                originXNM: x0, originZNM: z1)
+    public init(width: Int, height: Int, pixelNM: Double, needleDirectionDeg: Double = -90, apexU: Double? = nil,
+                apexV: Double? = nil, apexZNM: Double = 0) {
+        self.width = width; self.height = height; self.pixelNM = pixelNM; self.needleDirectionDeg = needleDirectionDeg
+        self.apexU = apexU ?? Double(width) / 2
+        self.apexV = apexV ?? Double(height) / 4
+        self.apexZNM = apexZNM
+    }
+
+    /// Pixel coordinates (u, v) of a specimen point (x, z).
+    @inline(__always)
+    public func pixel(xNM: Double, zNM: Double) -> (u: Double, v: Double) {
+        let t = needleDirectionDeg * .pi / 180
+        let a = (zNM - apexZNM) / pixelNM, b = xNM / pixelNM
+        // axis direction (cos t, sin t); specimen x along (−sin t, cos t)
+        return (apexU + a * cos(t) - b * sin(t), apexV + a * sin(t) + b * cos(t))
+    }
+
+    /// Specimen (x, z) of a pixel position.
+    public func specimen(u: Double, v: Double) -> (xNM: Double, zNM: Double) {
+        let t = needleDirectionDeg * .pi / 180
+        let du = u - apexU, dv = v - apexV
+        let a = du * cos(t) + dv * sin(t), b = -du * sin(t) + dv * cos(t)
+        return (b * pixelNM, apexZNM + a * pixelNM)
     }
 }
 
-/// Separable Gaussian blur with a kernel truncated at 4σ; edges are treated as vacuum (zero).
-func gaussianBlur(_ img: [Double], width w: Int, height h: Int, sigmaPx: Double) -> [Double] {
+/// Projected thickness of an atomistic needle.
+///
+/// Each atom is a volume Ω (the atomic volume of its lattice). Counting atoms per column of an oversampled grid and
+/// multiplying by Ω/(pixel area) gives the thickness t(u, v) traversed by the beam; a Gaussian of σ = Ω^(1/3)
+/// (≈ 0.23 nm for Fe, the instrument's point resolution) turns the discrete columns into a continuous density
+/// (lattice fringes of 0.2 nm lie beyond the 0.48 nm Nyquist period of the camera). The oversampled map is then
+/// averaged down to the frame pixels. Atoms are split into materials by a caller-supplied class (e.g. surface layer
+/// vs body), one map each.
+public enum ProjectedThickness {
+    /// - Parameters:
+    ///   - material: material index of each atom (nil: all atoms in material 0); atoms with a negative index are skipped.
+    ///   - alive: atoms still present (nil: all).
+    /// - Returns: one row-major width×height map per material, nm.
+    public static func maps(atoms: TruthAtoms, alive: [Bool]? = nil, material: [Int8]? = nil, materialCount: Int = 1,
+                            atomicVolumeNM3: Double, geometry g: FrameGeometry, oversample: Int = 2, threads: Int = 2) -> [[Float]] {
+        let os = max(1, oversample)
+        let W = g.width * os, H = g.height * os
+        let subNM = g.pixelNM / Double(os)
+        let t = g.needleDirectionDeg * .pi / 180
+        let ct = cos(t), st = sin(t)
+        let scale = 1 / subNM
+        let u0 = g.apexU * Double(os), v0 = g.apexV * Double(os)
+        let n = atoms.count
+        // Count atoms per oversampled pixel, per material; fixed chunks merged in order (integer sums, so the
+        // result is exact whatever the thread count).
+        let chunk = 1 << 20
+        let partial = ParallelChunks.map(count: n, chunkSize: chunk, threads: threads) { _, r -> [[UInt32]] in
+            var c = [[UInt32]](repeating: [UInt32](repeating: 0, count: W * H), count: materialCount)
+            for i in r {
+                if let alive, !alive[i] { continue }
+                let m = material.map { Int($0[i]) } ?? 0
+                if m < 0 || m >= materialCount { continue }
+                let a = (Double(atoms.zNM[i]) - g.apexZNM) * scale, b = Double(atoms.xNM[i]) * scale
+                let u = u0 + a * ct - b * st, v = v0 + a * st + b * ct
+                guard u >= 0, v >= 0, u < Double(W), v < Double(H) else { continue }
+                c[m][Int(v) * W + Int(u)] += 1
+            }
+            return c
+        }
+        let perAtom = atomicVolumeNM3 / (subNM * subNM)
+        let sigmaSub = pow(atomicVolumeNM3, 1.0 / 3.0) / subNM
+        var out: [[Float]] = []
+        for m in 0..<materialCount {
+            var counts = [Float](repeating: 0, count: W * H)
+            for p in partial { for k in 0..<(W * H) where p[m][k] != 0 { counts[k] += Float(p[m][k]) } }
+            let smooth = gaussianBlur(counts, width: W, height: H, sigmaPx: sigmaSub, threads: threads)
+            var map = [Float](repeating: 0, count: g.width * g.height)
+            let norm = Float(perAtom) / Float(os * os)
+            for y in 0..<g.height {
+                for x in 0..<g.width {
+                    var s: Float = 0
+                    for dy in 0..<os { for dx in 0..<os { s += smooth[(y * os + dy) * W + x * os + dx] } }
+                    map[y * g.width + x] = s * norm
+                }
+            }
+            out.append(map)
+        }
+        return out
+    }
+
+    /// Analytic projected thickness of a body of revolution about the needle axis with radius profile r(z):
+    /// the chord 2√(r(z)² − x²) at each pixel, averaged over `subsamples`² points per pixel.
+    public static func analytic(radiusAtZ: (Double) -> Double, geometry g: FrameGeometry, subsamples: Int = 4) -> [Float] {
+        var map = [Float](repeating: 0, count: g.width * g.height)
+        let s = max(1, subsamples)
+        for v in 0..<g.height {
+            for u in 0..<g.width {
+                var acc = 0.0
+                for j in 0..<s { for i in 0..<s {
+                    let p = g.specimen(u: Double(u) + (Double(i) + 0.5) / Double(s), v: Double(v) + (Double(j) + 0.5) / Double(s))
+                    let r = radiusAtZ(p.zNM)
+                    if r > abs(p.xNM) { acc += 2 * (r * r - p.xNM * p.xNM).squareRoot() }
+                } }
+                map[v * g.width + u] = Float(acc / Double(s * s))
+            }
+        }
+        return map
+    }
+}
+
+/// Separable Gaussian blur (kernel truncated at 4σ, edges treated as vacuum), rows split over threads in fixed
+/// blocks so the result does not depend on the thread count.
+func gaussianBlur(_ img: [Float], width w: Int, height h: Int, sigmaPx: Double, threads: Int = 1) -> [Float] {
     guard sigmaPx > 0.05 else { return img }
     let r = Int((4 * sigmaPx).rounded(.up))
-    var kernel = (-r...r).map { exp(-0.5 * Double($0 * $0) / (sigmaPx * sigmaPx)) }
+    var kernel = (-r...r).map { Float(exp(-0.5 * Double($0 * $0) / (sigmaPx * sigmaPx))) }
     let sum = kernel.reduce(0, +)
     kernel = kernel.map { $0 / sum }
-    var tmp = [Double](repeating: 0, count: w * h), out = tmp
-    for y in 0..<h {
-        for x in 0..<w {
-            var a = 0.0
-            for k in -r...r where x + k >= 0 && x + k < w { a += kernel[k + r] * img[y * w + x + k] }
-            tmp[y * w + x] = a
+    let k = kernel
+    let rows = ParallelChunks.map(count: h, chunkSize: 64, threads: threads) { _, range -> [Float] in
+        var out = [Float](repeating: 0, count: range.count * w)
+        for (ri, y) in range.enumerated() {
+            for x in 0..<w {
+                var a: Float = 0
+                let lo = max(-r, -x), hi = min(r, w - 1 - x)
+                if lo <= hi { for d in lo...hi { a += k[d + r] * img[y * w + x + d] } }
+                out[ri * w + x] = a
+            }
         }
+        return out
     }
-    for y in 0..<h {
-        for x in 0..<w {
-            var a = 0.0
-            for k in -r...r where y + k >= 0 && y + k < h { a += kernel[k + r] * tmp[(y + k) * w + x] }
-            out[y * w + x] = a
+    let tmp = rows.flatMap { $0 }
+    let cols = ParallelChunks.map(count: h, chunkSize: 64, threads: threads) { _, range -> [Float] in
+        var out = [Float](repeating: 0, count: range.count * w)
+        for (ri, y) in range.enumerated() {
+            let lo = max(-r, -y), hi = min(r, h - 1 - y)
+            guard lo <= hi else { continue }
+            for d in lo...hi {
+                let kk = k[d + r]
+                let base = (y + d) * w
+                for x in 0..<w { out[ri * w + x] += kk * tmp[base + x] }
+            }
         }
+        return out
     }
-    return out
+    return cols.flatMap { $0 }
 }

@@ -1,0 +1,72 @@
+import Foundation
+import TwinCore
+
+/// The shape of a (partly evaporated) atomistic needle, measured on its atoms: the ground truth that TEM
+/// measurements and reconstructions are compared with.
+public struct NeedleShape: Sendable, Codable, Equatable {
+    /// Highest atom's z, nm.
+    public var apexZNM: Double
+    /// Radius of the circle fitted to the cap profile, nm.
+    public var apexRadiusNM: Double
+    /// z of that circle's centre, nm.
+    public var capCentreZNM: Double
+    /// Half-angle of the shank from a line fit of the profile between 2R and 4R below the apex (nil if the needle
+    /// is too short there).
+    public var shankHalfAngleDeg: Double?
+}
+
+/// Needle profile measurement.
+///
+/// The outermost atom of each 0.25 nm slice along the axis traces the profile r(z) (the needle's outer envelope).
+/// The cap is a least-squares circle (Kåsa 1976: ρ² + z² = 2 z_c z + K, linear in z_c and K) through the slices
+/// within 60° of the axis, found iteratively (the 60° window sits 0.5 R below the apex, R re-estimated each time).
+/// The axis is z and the needle is taken as a body of revolution about it.
+public enum NeedleProfile {
+    public static func measure(atoms: TruthAtoms, alive: [Bool]? = nil, sliceNM: Double = 0.25) throws -> NeedleShape {
+        var zTop = -Double.infinity, zBottom = Double.infinity
+        for i in 0..<atoms.count where alive?[i] ?? true {
+            zTop = max(zTop, Double(atoms.zNM[i])); zBottom = min(zBottom, Double(atoms.zNM[i]))
+        }
+        guard zTop > zBottom else { throw TwinError.invalidInput("needle profile: fewer than two atoms") }
+        let nSlices = Int(((zTop - zBottom) / sliceNM).rounded(.up)) + 1
+        var rmax = [Double](repeating: -1, count: nSlices)
+        for i in 0..<atoms.count where alive?[i] ?? true {
+            let k = Int((zTop - Double(atoms.zNM[i])) / sliceNM)
+            let rho = Double(atoms.xNM[i] * atoms.xNM[i] + atoms.yNM[i] * atoms.yNM[i]).squareRoot()
+            rmax[k] = max(rmax[k], rho)
+        }
+        // Slice centres; the apex slice is treated as at the apex height.
+        func z(_ k: Int) -> Double { zTop - (Double(k) + 0.5) * sliceNM }
+        var radius = max(1, rmax[min(nSlices - 1, Int(2 / sliceNM))])
+        var zc = zTop - radius
+        for _ in 0..<6 {
+            let depth = 0.5 * radius
+            var s11 = 0.0, s12 = 0.0, s22 = 0.0, b1 = 0.0, b2 = 0.0, n = 0
+            for k in 1..<nSlices where Double(k) * sliceNM <= depth && rmax[k] >= 0 {
+                let zz = z(k), r = rmax[k], y = r * r + zz * zz
+                s11 += 4 * zz * zz; s12 += 2 * zz; s22 += 1; b1 += 2 * zz * y; b2 += y; n += 1
+            }
+            guard n >= 3 else { break }
+            let det = s11 * s22 - s12 * s12
+            guard abs(det) > 1e-12 else { break }
+            zc = (b1 * s22 - b2 * s12) / det
+            let k = (s11 * b2 - s12 * b1) / det
+            let r2 = k + zc * zc
+            guard r2 > 0 else { break }
+            radius = r2.squareRoot()
+        }
+        // Shank: line fit between 2R and 4R below the apex.
+        var pts: [(Double, Double)] = []
+        for k in 0..<nSlices where rmax[k] >= 0 {
+            let d = Double(k) * sliceNM
+            if d >= 2 * radius && d <= 4 * radius { pts.append((z(k), rmax[k])) }
+        }
+        var angle: Double?
+        if pts.count >= 8 {
+            let mz = pts.map(\.0).reduce(0, +) / Double(pts.count), mr = pts.map(\.1).reduce(0, +) / Double(pts.count)
+            let sxy = pts.reduce(0) { $0 + ($1.0 - mz) * ($1.1 - mr) }, sxx = pts.reduce(0) { $0 + ($1.0 - mz) * ($1.0 - mz) }
+            if sxx > 0 { angle = atan(-sxy / sxx) * 180 / .pi }
+        }
+        return NeedleShape(apexZNM: zTop, apexRadiusNM: radius, capCentreZNM: zc, shankHalfAngleDeg: angle)
+    }
+}
