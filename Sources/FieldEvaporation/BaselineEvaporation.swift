@@ -27,8 +27,9 @@ public struct BaselineEvaporationParameters: Sendable {
     /// Probability that a given pulse evaporates an atom (the servo's target detection rate divided by the
     /// detection efficiency).
     public var evaporationProbabilityPerPulse: Double = 0.02
-    /// Events averaged by the servo-equivalent voltage smoothing.
-    public var voltageWindowEvents: Int = 400
+    /// Launch sites in the apex-sphere fit, and events between refits.
+    public var apexFitEvents: Int = 2048
+    public var apexFitInterval: Int = 256
 
     public init(coordinationCutoffNM: Double, bulkCoordination: Int, numberDensityPerNM3: Double) {
         self.coordinationCutoffNM = coordinationCutoffNM; self.bulkCoordination = bulkCoordination
@@ -44,10 +45,10 @@ public enum EvaporationStop: String, Sendable, Codable {
 /// Result of an evaporation run: the events and per-event time series.
 public struct EvaporationRun: Sendable {
     public var events: EvaporationEvents
-    /// Local apex radius 1/(κ c) at each event, nm (the curvature-estimate radius of the atom that left).
+    /// Apex radius at each event, nm: the sphere fitted to the most recent launch sites (see the type's doc).
+    public var apexRadiusNM: [Float]
+    /// Local radius 1/(κ c) of the departing atom's site, nm (what ranks the atoms).
     public var localRadiusNM: [Float]
-    /// Voltage at which the departing atom reached its evaporation field, before servo smoothing, V.
-    public var requiredVoltageV: [Float]
     public var stopReason: EvaporationStop
     /// Apex recession at the end, nm.
     public var depthNM: Double
@@ -62,10 +63,13 @@ public struct EvaporationRun: Sendable {
 ///   by 4πa³/3), so κ_i = (16/3a)(1/2 − f_i), clamped at ≥ 10⁻³ nm⁻¹;
 /// - c_i = 1 + w (Z_b − Z_i)/Z_b, a coordination correction that raises the field of kink and adatom sites.
 /// The atom with the largest F_i/F_evap leaves next (TAPSim's deterministic rule, Oberdorfer et al.,
-/// Ultramicroscopy 128 (2013) 55), at the voltage V_i = k_f F_evap / (κ_i c_i) that brings it to its evaporation
-/// field. V_DC is that voltage divided by (1 + pulse fraction), averaged over a window of events as a servo would
-/// hold it. Pulse indices follow a geometric law with the servo's per-pulse evaporation probability; every
-/// event leaves at the pulse maximum. Charge state: the element's usual one.
+/// Ultramicroscopy 128 (2013) 55). The voltage follows the apex: V = k_f F̄_evap R_apex (F = V/(k_f R) at the apex,
+/// F̄_evap the mean evaporation field of the atoms in the fit window),
+/// with R_apex the radius of the sphere fitted (Kåsa 1976, linear least squares) to the last
+/// `apexFitEvents` launch sites, refitted every `apexFitInterval` events (the curvature probe alone cannot resolve
+/// radii much above 10 nm); V_DC = V/(1 + pulse fraction), as a servo holding the evaporation rate would set it.
+/// Pulse indices follow a geometric law with the servo's per-pulse evaporation probability; every event leaves at
+/// the pulse maximum. Charge state: the element's usual one.
 public struct BaselineEvaporation {
     public let parameters: BaselineEvaporationParameters
 
@@ -150,11 +154,15 @@ public struct BaselineEvaporation {
         for i in initialSurface { heap.set(i, score: score(i)) }
 
         var ev = EvaporationEvents()
-        var localR: [Float] = [], reqV: [Float] = []
+        var localR: [Float] = [], apexR: [Float] = []
         var rng = TwinRNG(seed: seed, stream: 0xE7A9)
         var pulse: Int64 = 0
-        var window = [Double](repeating: 0, count: max(1, p.voltageWindowEvents))
-        var windowSum = 0.0, windowFill = 0
+        let fitN = max(64, p.apexFitEvents)
+        var recent = [SIMD3<Double>](repeating: .zero, count: fitN)
+        var recentF = [Double](repeating: 0, count: fitN)
+        var recentFSum = 0.0
+        // Until enough sites are known: the needle's initial cap, from the highest atom and the widest slice 1 nm below.
+        var rApex = initialApexRadius(xs: xs, ys: ys, zs: zs, zTop: zApex0)
         var depth = 0.0
         var stop = EvaporationStop.maxEvents
         let logq = log(1 - min(max(p.evaporationProbabilityPerPulse, 1e-9), 1 - 1e-12))
@@ -167,12 +175,13 @@ public struct BaselineEvaporation {
             let kappa = max(1e-3, 16.0 / (3.0 * a) * (0.5 - f))
             let cfac = 1 + p.coordinationWeight * Double(zb - Int(coord[i])) / Double(zb)
             let fe = fEvap[Int(atoms.elementZ[i])]
-            let vRequired = p.fieldFactorKf * fe / (kappa * cfac)
-            // Servo-equivalent smoothing of the total (DC + pulse) voltage.
-            let slot = ev.count % window.count
-            windowSum += vRequired - window[slot]; window[slot] = vRequired
-            windowFill = min(windowFill + 1, window.count)
-            let vTotal = windowSum / Double(windowFill)
+            recent[ev.count % fitN] = SIMD3(xi, yi, zi)
+            recentFSum += fe - recentF[ev.count % fitN]; recentF[ev.count % fitN] = fe
+            let meanF = recentFSum / Double(min(ev.count + 1, fitN))
+            if ev.count + 1 >= fitN / 4 && (ev.count + 1) % max(1, p.apexFitInterval) == 0 {
+                if let r = fitSphereRadius(Array(recent.prefix(min(ev.count + 1, fitN)))), r > 0.3, r < 10_000 { rApex = r }
+            }
+            let vTotal = p.fieldFactorKf * meanF * rApex
             let vDC = vTotal / (1 + p.pulseFraction)
             let vP = vDC * p.pulseFraction
             if vDC > p.maxDCV || vP > p.maxPulseV { stop = .voltageLimit; break }
@@ -196,7 +205,7 @@ public struct BaselineEvaporation {
             ev.chargeState.append(charge[Int(atoms.elementZ[i])])
             ev.launchXNM.append(xs[i]); ev.launchYNM.append(ys[i]); ev.launchZNM.append(zs[i])
             ev.normalX.append(Float(nx)); ev.normalY.append(Float(ny)); ev.normalZ.append(Float(nz))
-            localR.append(Float(1 / (kappa * cfac))); reqV.append(Float(vRequired))
+            localR.append(Float(1 / (kappa * cfac))); apexR.append(Float(rApex))
 
             // Remove the atom and update its neighbourhood.
             heap.remove(i)
@@ -234,6 +243,51 @@ public struct BaselineEvaporation {
             if ev.count % 4096 == 0 { progress.report("evaporation", ev.count, p.maxEvents) }
         }
         progress.report("evaporation", ev.count, ev.count)
-        return EvaporationRun(events: ev, localRadiusNM: localR, requiredVoltageV: reqV, stopReason: stop, depthNM: depth)
+        return EvaporationRun(events: ev, apexRadiusNM: apexR, localRadiusNM: localR, stopReason: stop, depthNM: depth)
     }
+}
+
+/// Radius of the least-squares sphere through points (Kåsa 1976: |p|² = 2c·p + k, linear in c and k), nil if the
+/// system is singular.
+func fitSphereRadius(_ pts: [SIMD3<Double>]) -> Double? {
+    guard pts.count >= 8 else { return nil }
+    let mean = pts.reduce(SIMD3<Double>.zero, +) / Double(pts.count)
+    var a = [Double](repeating: 0, count: 16), b = [Double](repeating: 0, count: 4)
+    for p in pts {
+        let q = p - mean
+        let row = [2 * q.x, 2 * q.y, 2 * q.z, 1.0]
+        let y = (q * q).sum()
+        for i in 0..<4 { b[i] += row[i] * y; for j in 0..<4 { a[i * 4 + j] += row[i] * row[j] } }
+    }
+    // Gaussian elimination with partial pivoting.
+    for c in 0..<4 {
+        var piv = c
+        for r in c..<4 where abs(a[r * 4 + c]) > abs(a[piv * 4 + c]) { piv = r }
+        guard abs(a[piv * 4 + c]) > 1e-12 else { return nil }
+        if piv != c { for j in 0..<4 { a.swapAt(c * 4 + j, piv * 4 + j) }; b.swapAt(c, piv) }
+        for r in (c + 1)..<4 {
+            let f = a[r * 4 + c] / a[c * 4 + c]
+            for j in c..<4 { a[r * 4 + j] -= f * a[c * 4 + j] }
+            b[r] -= f * b[c]
+        }
+    }
+    var x = [Double](repeating: 0, count: 4)
+    for r in stride(from: 3, through: 0, by: -1) {
+        var s = b[r]
+        for j in (r + 1)..<4 { s -= a[r * 4 + j] * x[j] }
+        x[r] = s / a[r * 4 + r]
+    }
+    let r2 = x[3] + x[0] * x[0] + x[1] * x[1] + x[2] * x[2]
+    return r2 > 0 ? r2.squareRoot() : nil
+}
+
+/// Radius of the initial cap: the circle through the apex and the widest point of the slice 1 nm below it
+/// (a chord of half-width w at depth h gives R = (w² + h²)/2h).
+func initialApexRadius(xs: [Float], ys: [Float], zs: [Float], zTop: Double) -> Double {
+    let h = 1.0
+    var w = 0.0
+    for i in 0..<xs.count where Double(zs[i]) > zTop - h - 0.15 && Double(zs[i]) < zTop - h + 0.15 {
+        w = max(w, Double(xs[i] * xs[i] + ys[i] * ys[i]).squareRoot())
+    }
+    return w > 0 ? (w * w + h * h) / (2 * h) : 10
 }
