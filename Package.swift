@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "IonOptics", dependencies: ["TwinCore", "MaterialsData"]),
         .target(name: "MassSpectrum", dependencies: ["TwinCore", "MaterialsData", "GSLKit"]),
         .target(name: "Reconstruction", dependencies: ["TwinCore"]),
-        .target(name: "TEMImaging", dependencies: ["TwinCore"]),
+        .target(name: "TEMImaging", dependencies: ["TwinCore", "GSLKit"]),
         .target(name: "Analysis", dependencies: ["TwinCore"]),
 
         // Edges.
@@ -45,7 +45,8 @@ let package = Package(
             "MassSpectrum", "Reconstruction", "TEMImaging", "Analysis", "FileFormats", "ScenarioConfig",
         ]),
         .executableTarget(name: "aptwin", dependencies: [
-            "TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData",
+            "TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder",
+            "FieldEvaporation", "TEMImaging",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -54,6 +55,7 @@ let package = Package(
         .testTarget(name: "ScenarioConfigTests", dependencies: ["ScenarioConfig"]),
         .testTarget(name: "GSLKitTests", dependencies: ["GSLKit"]),
         .testTarget(name: "SpecimenBuilderTests", dependencies: ["SpecimenBuilder", "TwinCore", "MaterialsData", "Analysis"]),
-        .testTarget(name: "PipelineTests", dependencies: ["TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder", "Analysis"]),
+        .testTarget(name: "TEMImagingTests", dependencies: ["TEMImaging", "TwinCore"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder", "Analysis", "TEMImaging"]),
     ]
 )

@@ -5,7 +5,6 @@ import MaterialsData
 import Reconstruction
 import ScenarioConfig
 import SpecimenBuilder
-import TEMImaging
 import TwinCore
 
 /// Every stage's parameters, resolved from a validated scenario (derived defaults filled in).
@@ -30,7 +29,7 @@ public struct PipelineConfig: Sendable {
     public var spectrumMaxDa: Double
     public var profileBinNM: Double
     public var temFrames: Bool
-    public var brightField: BrightFieldParameters
+    public var tem: TEMSettings
 
     public init(_ s: ResolvedScenario) throws {
         name = s.string("name") ?? "unnamed"
@@ -83,9 +82,6 @@ public struct PipelineConfig: Sendable {
         spectrumMaxDa = s.double("outputs.spectrum_max_da") ?? 100
         profileBinNM = s.double("outputs.profile_bin_nm") ?? 1
         temFrames = s.bool("imaging.tem_frames") ?? true
-        var bf = BrightFieldParameters()
-        bf.pixelNM = s.double("imaging.pixel_nm") ?? 0.24
-        bf.contrastThicknessNM = s.double("imaging.contrast_thickness_nm") ?? 45
-        brightField = bf
+        tem = TEMSettings(s, composition: specimen.spec.composition, layerComposition: specimen.spec.surfaceLayerComposition)
     }
 }

@@ -4,7 +4,6 @@ import IonOptics
 import MaterialsData
 import ScenarioConfig
 import Analysis
-import TEMImaging
 import TwinCore
 
 /// Options of one `aptwin run`.
@@ -59,7 +58,7 @@ public enum ScenarioRunner {
         try? fm.removeItem(at: partial)
         try fm.createDirectory(at: partial, withIntermediateDirectories: true)
         do {
-            let (files, writeTiming) = try measure("write_outputs") { try writeOutputs(result, into: partial) }
+            let (files, writeTiming) = try measure("write_outputs") { try writeOutputs(result, into: partial, threads: options.threads) }
             try writeManifest(result, scenario: scenario, files: files, extraTimings: [writeTiming], threads: options.threads, into: partial)
             try fm.moveItem(at: partial, to: finalDir)
             return RunSummary(directory: finalDir, result: result, files: files + ["manifest.json"])
@@ -76,7 +75,7 @@ public enum ScenarioRunner {
     }
 
     /// Writes every data file; returns their paths relative to `dir`, in a fixed order.
-    static func writeOutputs(_ r: SimulationResult, into dir: URL) throws -> [String] {
+    static func writeOutputs(_ r: SimulationResult, into dir: URL, threads: Int) throws -> [String] {
         var files: [String] = []
         let fm = FileManager.default
         func url(_ rel: String) throws -> URL {
@@ -114,6 +113,7 @@ public enum ScenarioRunner {
         try NPYFile.write(e.launchYNM, to: url("events/launch_y_nm.npy"))
         try NPYFile.write(e.launchZNM, to: url("events/launch_z_nm.npy"))
         try NPYFile.write(r.evaporation.localRadiusNM, to: url("events/local_radius_nm.npy"))
+        try NPYFile.write(r.evaporation.apexRadiusNM, to: url("events/apex_radius_nm.npy"))
         try NPYFile.write(r.detection.fate.map(\.rawValue), to: url("events/fate.npy"))
         // Spectrum, ranges, reconstruction.
         try RRNGFile.write(r.ranging.table, to: url("spectrum/ranges.rrng"))
@@ -131,15 +131,16 @@ public enum ScenarioRunner {
                                                 binNM: c.profileBinNM)
         try AtomicFile.write(Data(CompositionProfile.csv(profile, ions: r.ranging.table.ions).utf8),
                              to: url("analysis/composition_profile_z.csv"))
-        // Bright-field frames of the needle before and after the acquisition.
+        // Bright-field frames of the needle before and after the acquisition, and their tip-shape measurement.
         if c.temFrames {
             var alive = [Bool](repeating: true, count: r.atoms.count)
             for id in r.evaporation.events.atomID { alive[Int(id)] = false }
-            for (name, mask) in [("tem_bf_start", nil), ("tem_bf_end", alive)] as [(String, [Bool]?)] {
-                let f = BrightFieldBaseline.frame(atoms: r.atoms, alive: mask, atomicVolumeNM3: c.lattice.atomicVolumeNM3,
-                                                  parameters: c.brightField)
-                let px = f.intensity.map { UInt16(max(0, min(65535, ($0 * 65535).rounded()))) }
-                try PNGFile.write(GrayImage16(width: f.width, height: f.height, pixels: px), to: url("images/\(name).png"))
+            let v0 = Double(r.evaporation.events.vDCV.first ?? 0), v1 = Double(r.evaporation.events.vDCV.last ?? 0)
+            for (k, (name, mask, v)) in ([("tem_bf_start", nil, v0), ("tem_bf_end", alive, v1)] as [(String, [Bool]?, Double)]).enumerated() {
+                let f = try NeedleFrames.render(atoms: r.atoms, alive: mask, atomicVolumeNM3: c.lattice.atomicVolumeNM3, voltageV: v,
+                                                settings: c.tem, frameIndex: k, seed: c.seed, threads: threads)
+                try PNGFile.write(GrayImage16(width: f.frame.width, height: f.frame.height, pixels: f.frame.counts),
+                                  to: url("images/\(name).png"))
             }
         }
         return files
@@ -179,7 +180,7 @@ public enum ScenarioRunner {
             "created_utc": ISO8601DateFormatter().string(from: Date()),
             "models": ["specimen": "baseline random solid solution", "evaporation": "baseline max field ratio (curvature + coordination)",
                        "optics": "baseline point projection", "spectrum": "ideal TOF conversion, automatic isotope ranging",
-                       "reconstruction": "Bas et al. 1995", "tem": "baseline amplitude contrast exp(-t/x_k)"],
+                       "reconstruction": "Bas et al. 1995", "tem": "projected thickness, exit wave with amplitude, inner-potential and bias phases, CTF with envelopes, MTF, Poisson and read noise"],
             "stages": (r.timings + extraTimings).map { ["stage": $0.stage, "wall_s": $0.wallS, "cpu_s": $0.cpuS] },
             "counts": counts,
             "evaporation": ["stop_reason": ev.stopReason.rawValue, "depth_nm": ev.depthNM,

@@ -6,6 +6,7 @@ import ScenarioConfig
 import SpecimenBuilder
 import TwinCore
 import TwinPipeline
+import TEMImaging
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +16,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print JSON only.") var json = false
     @Option(help: "Worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    static let stages = ["formats", "specimen", "evaporation", "pipeline"]
+    static let stages = ["formats", "specimen", "evaporation", "tem", "pipeline"]
 
     func run() throws {
         try reportingErrors {
@@ -30,6 +31,7 @@ struct Bench: ParsableCommand {
                 case "formats": r = try benchFormats()
                 case "specimen": r = try benchSpecimen()
                 case "evaporation": r = try benchEvaporation()
+                case "tem": r = try benchTEM()
                 default: r = try benchPipeline()
                 }
                 results += r
@@ -166,6 +168,34 @@ struct Bench: ParsableCommand {
         return [row("evaporation", "baseline_fecr_\(atoms.count)_atoms", t,
                     ["events": run.events.count, "events_per_s": Double(run.events.count) / t.wallS,
                      "note": "baseline model (includes the initial surface set-up)"])]
+    }
+
+    /// A 2048 × 2048 frame (exit wave, CTF with envelopes, MTF, noise; projection excluded) and the projection of a
+    /// 10⁷-atom needle onto a 2048 × 2048 frame (oversampling 2).
+    func benchTEM() throws -> [[String: Any]] {
+        var out: [[String: Any]] = []
+        let spec = try needle(atoms: 1e7, radiusNM: 30)
+        let atoms = try SpecimenFactory.build(spec, seed: 1, threads: threads).atoms
+        let g = FrameGeometry(width: 2048, height: 2048, pixelNM: 0.24, needleDirectionDeg: -90, apexU: 1024, apexV: 200)
+        var maps: [[Float]] = []
+        var best: StageTiming?
+        for _ in 0..<3 {
+            let (m, t) = measure("p") { ProjectedThickness.maps(atoms: atoms, atomicVolumeNM3: spec.lattice.atomicVolumeNM3, geometry: g,
+                                                                  oversample: 2, threads: threads) }
+            maps = m
+            if best == nil || t.wallS < best!.wallS { best = t }
+        }
+        out.append(row("tem", "projection_\(atoms.count)_atoms_2048x2048", best!, ["seconds_per_projection": best!.wallS, "atoms": atoms.count]))
+        var bestF: StageTiming?
+        for k in 0..<3 {
+            let (_, t) = try measure("f") {
+                try FrameFormation.render(thicknessNM: maps, materials: [.iron], extraPhaseRad: nil, width: 2048, height: 2048,
+                                          microscope: MicroscopeParameters(), camera: CameraParameters(), seed: UInt64(k), threads: threads)
+            }
+            if bestF == nil || t.wallS < bestF!.wallS { bestF = t }
+        }
+        out.append(row("tem", "frame_2048x2048", bestF!, ["seconds_per_frame": bestF!.wallS]))
+        return out
     }
 
     func benchPipeline() throws -> [[String: Any]] {

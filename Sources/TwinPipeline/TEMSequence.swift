@@ -1,0 +1,189 @@
+import Analysis
+import FileFormats
+import Foundation
+import ScenarioConfig
+import TEMImaging
+import TwinCore
+
+/// A finished run read back from its directory: scenario, truth and events.
+public struct RunDirectory: Sendable {
+    public var url: URL
+    public var scenario: ResolvedScenario
+    public var config: PipelineConfig
+    public var atoms: TruthAtoms
+    public var eventAtomIDs: [UInt32]
+    public var eventVDCV: [Float]
+
+    public init(_ url: URL) throws {
+        self.url = url
+        let manifestURL = url.appendingPathComponent("manifest.json")
+        guard let data = FileManager.default.contents(atPath: manifestURL.path) else {
+            throw TwinError.io("\(manifestURL.path): cannot read the run manifest (is \(url.path) a finished run directory?)")
+        }
+        guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let sc = json["scenario"] else {
+            throw TwinError.invalidInput("\(manifestURL.path): no 'scenario' object")
+        }
+        // JSON is YAML: the resolved scenario reloads through the same validation.
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: sc, options: [.sortedKeys]), as: UTF8.self)
+        scenario = try ResolvedScenario.parse(yaml: text, file: "\(manifestURL.path) (scenario)")
+        config = try PipelineConfig(scenario)
+        func col<T: NPYScalar>(_ t: T.Type, _ rel: String) throws -> [T] {
+            try NPYFile.read(t, from: url.appendingPathComponent(rel))
+        }
+        var a = TruthAtoms()
+        a.xNM = try col(Float.self, "truth/x_nm.npy"); a.yNM = try col(Float.self, "truth/y_nm.npy"); a.zNM = try col(Float.self, "truth/z_nm.npy")
+        a.elementZ = try col(UInt8.self, "truth/element_z.npy"); a.massNumber = try col(UInt16.self, "truth/mass_number.npy")
+        a.grain = try col(Int32.self, "truth/grain.npy"); a.phase = try col(UInt8.self, "truth/phase.npy")
+        a.id = try col(UInt32.self, "truth/atom_id.npy")
+        let n = a.xNM.count
+        for (name, c) in [("y_nm", a.yNM.count), ("z_nm", a.zNM.count), ("element_z", a.elementZ.count), ("phase", a.phase.count),
+                          ("grain", a.grain.count), ("atom_id", a.id.count), ("mass_number", a.massNumber.count)] where c != n {
+            throw TwinError.inconsistent("\(url.path)/truth/\(name).npy has \(c) rows, x_nm.npy has \(n)")
+        }
+        atoms = a
+        eventAtomIDs = try col(UInt32.self, "events/atom_id.npy")
+        eventVDCV = try col(Float.self, "events/v_dc_v.npy")
+        guard eventVDCV.count == eventAtomIDs.count else {
+            throw TwinError.inconsistent("\(url.path)/events: v_dc_v.npy has \(eventVDCV.count) rows, atom_id.npy has \(eventAtomIDs.count)")
+        }
+        if let bad = eventAtomIDs.first(where: { Int($0) >= n }) {
+            throw TwinError.inconsistent("\(url.path)/events/atom_id.npy: atom id \(bad) but the truth holds \(n) atoms")
+        }
+    }
+}
+
+/// One frame of a sequence and what was measured on it.
+public struct SequenceFrameRecord: Sendable {
+    public var index: Int
+    public var eventIndex: Int
+    public var timeS: Double
+    public var voltageV: Double
+    public var trueApexRadiusNM: Double?
+    public var measured: TipShape?
+    public var measurementError: String?
+    /// Apex field estimated as the paper did, F = V/(k_f R_measured), V/nm.
+    public var fieldEstimateVPerNM: Double?
+}
+
+/// Evaporation sequences: BF-TEM frames at chosen points of a finished run.
+public enum TEMSequence {
+    /// Event indices of the frames: every `every` events, or `count` frames spread evenly from the start to the end.
+    public static func frameEvents(totalEvents n: Int, every: Int, count: Int) -> [Int] {
+        if every > 0 { return Array(stride(from: 0, through: n, by: every)) }
+        let k = max(2, count)
+        return (0..<k).map { Int((Double($0) * Double(n) / Double(k - 1)).rounded()) }
+    }
+
+    /// Renders the frames of a run into `output` (created; written as `<output>.partial-<pid>` and renamed):
+    /// `frames/frame_NNNN.png` (16-bit), `previews/frame_NNNN.png` (8-bit), `contact_sheet.png`, `frames.csv`, and
+    /// `sequence.mp4` when ffmpeg is installed.
+    public static func write(run: RunDirectory, output: URL, every: Int? = nil, count: Int? = nil, threads: Int,
+                             progress: ProgressReporter = ProgressReporter()) throws -> [SequenceFrameRecord] {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: output.path) { throw TwinError.io("\(output.path) already exists; choose another --output directory") }
+        let c = run.config
+        let settings = TEMSettings(run.scenario, composition: c.composition, layerComposition: c.specimen.spec.surfaceLayerComposition)
+        let events = frameEvents(totalEvents: run.eventAtomIDs.count, every: every ?? settings.sequenceEveryEvents,
+                                 count: count ?? settings.sequenceFrames)
+        let partial = output.deletingLastPathComponent().appendingPathComponent(output.lastPathComponent + ".partial-\(getpid())")
+        try? fm.removeItem(at: partial)
+        for d in ["frames", "previews"] { try fm.createDirectory(at: partial.appendingPathComponent(d), withIntermediateDirectories: true) }
+        var records: [SequenceFrameRecord] = []
+        var previews: [GrayImage8] = []
+        do {
+            var alive = [Bool](repeating: true, count: run.atoms.count)
+            var removed = 0
+            for (fi, ev) in events.enumerated() {
+                while removed < min(ev, run.eventAtomIDs.count) { alive[Int(run.eventAtomIDs[removed])] = false; removed += 1 }
+                let v = run.eventVDCV.isEmpty ? 0 : Double(run.eventVDCV[max(0, min(ev, run.eventVDCV.count) - 1)])
+                let f = try NeedleFrames.render(atoms: run.atoms, alive: alive, atomicVolumeNM3: c.lattice.atomicVolumeNM3, voltageV: v,
+                                                settings: settings, frameIndex: fi, seed: c.seed, threads: threads)
+                let name = String(format: "frame_%04d.png", fi)
+                try PNGFile.write(GrayImage16(width: f.frame.width, height: f.frame.height, pixels: f.frame.counts),
+                                  to: partial.appendingPathComponent("frames/\(name)"))
+                let preview = previewImage(f.frame.counts, width: f.frame.width, height: f.frame.height)
+                try PNGFile.write(preview, to: partial.appendingPathComponent("previews/\(name)"))
+                previews.append(preview)
+                var rec = SequenceFrameRecord(index: fi, eventIndex: ev, timeS: Double(fi) * settings.frameIntervalS, voltageV: v,
+                                              trueApexRadiusNM: f.truth?.apexRadiusNM)
+                do {
+                    var options = TipShapeOptions()
+                    options.darkLevel = settings.camera.offsetADU
+                    options.contrastThicknessNM = settings.body.contrastThicknessNM
+                    let m = try TipShapeMeasurement.measure(pixels: f.frame.counts.map(Float.init), width: f.frame.width,
+                                                            height: f.frame.height, pixelNM: settings.microscope.pixelNM, options: options)
+                    rec.measured = m
+                    if v > 0 { rec.fieldEstimateVPerNM = v / (c.evaporation.fieldFactorKf * m.apexRadiusNM) }
+                } catch {
+                    rec.measurementError = "\(error)"
+                }
+                records.append(rec)
+                progress.report("tem frames", fi + 1, events.count)
+            }
+            try PNGFile.write(contactSheet(previews), to: partial.appendingPathComponent("contact_sheet.png"))
+            var csv = "frame,event,time_s,v_dc_v,true_apex_radius_nm,measured_apex_radius_nm,measured_shank_half_angle_deg,field_estimate_v_per_nm,measurement_error\n"
+            for r in records {
+                func f(_ d: Double?) -> String { d.map { String(format: "%.4f", $0) } ?? "" }
+                let err = (r.measurementError ?? "").replacingOccurrences(of: ",", with: ";").replacingOccurrences(of: "\n", with: " ")
+                csv += "\(r.index),\(r.eventIndex),\(f(r.timeS)),\(f(r.voltageV)),\(f(r.trueApexRadiusNM)),\(f(r.measured?.apexRadiusNM)),\(f(r.measured?.shankHalfAngleDeg)),\(f(r.fieldEstimateVPerNM)),\(err)\n"
+            }
+            try AtomicFile.write(Data(csv.utf8), to: partial.appendingPathComponent("frames.csv"))
+            makeAnimation(in: partial, framesPerSecond: max(1, 1 / max(1e-3, settings.frameIntervalS)))
+            try fm.moveItem(at: partial, to: output)
+        } catch {
+            try? fm.removeItem(at: partial)
+            throw error
+        }
+        return records
+    }
+
+    /// 8-bit preview: linear stretch between the 0.5th and 99.5th percentiles.
+    public static func previewImage(_ counts: [UInt16], width: Int, height: Int) -> GrayImage8 {
+        var hist = [Int](repeating: 0, count: 65536)
+        for c in counts { hist[Int(c)] += 1 }
+        func percentile(_ p: Double) -> Double {
+            let target = Int(p * Double(counts.count))
+            var acc = 0
+            for (v, h) in hist.enumerated() { acc += h; if acc > target { return Double(v) } }
+            return 65535
+        }
+        let lo = percentile(0.005), hi = max(lo + 1, percentile(0.995))
+        let px = counts.map { UInt8(max(0, min(255, ((Double($0) - lo) / (hi - lo) * 255).rounded()))) }
+        return GrayImage8(width: width, height: height, pixels: px)
+    }
+
+    /// Previews tiled left to right, top to bottom, each downscaled to at most 256 px, with 4 px gaps.
+    static func contactSheet(_ images: [GrayImage8]) -> GrayImage8 {
+        guard let first = images.first else { return GrayImage8(width: 1, height: 1, pixels: [0]) }
+        let scale = max(1, Int((Double(max(first.width, first.height)) / 256).rounded(.up)))
+        let tw = first.width / scale, th = first.height / scale
+        let cols = Int(Double(images.count).squareRoot().rounded(.up)), rows = (images.count + cols - 1) / cols
+        let gap = 4
+        let w = cols * tw + (cols + 1) * gap, h = rows * th + (rows + 1) * gap
+        var px = [UInt8](repeating: 255, count: w * h)
+        for (k, img) in images.enumerated() {
+            let ox = gap + (k % cols) * (tw + gap), oy = gap + (k / cols) * (th + gap)
+            for y in 0..<th {
+                for x in 0..<tw {
+                    var s = 0
+                    for dy in 0..<scale { for dx in 0..<scale { s += Int(img.pixels[(y * scale + dy) * img.width + x * scale + dx]) } }
+                    px[(oy + y) * w + ox + x] = UInt8(s / (scale * scale))
+                }
+            }
+        }
+        return GrayImage8(width: w, height: h, pixels: px)
+    }
+
+    /// Encodes previews/frame_%04d.png into sequence.mp4 when `ffmpeg` is on the PATH (optional, detected at run time).
+    static func makeAnimation(in dir: URL, framesPerSecond: Double) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ffmpeg", "-loglevel", "error", "-y", "-framerate", String(format: "%.3f", framesPerSecond),
+                       "-i", dir.appendingPathComponent("previews/frame_%04d.png").path,
+                       "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p", "-bitexact",
+                       dir.appendingPathComponent("sequence.mp4").path]
+        p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+        do { try p.run(); p.waitUntilExit() } catch { return }
+        if p.terminationStatus != 0 { try? FileManager.default.removeItem(at: dir.appendingPathComponent("sequence.mp4")) }
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import FileFormats
+import Foundation
+import ScenarioConfig
+import TEMImaging
+import TwinCore
+import TwinPipeline
+
+struct TEM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tem",
+        abstract: "Bright-field TEM frames of the needle: render, sequence a run, measure tip shape, print the CTF.",
+        subcommands: [TEMFrame.self, TEMSequenceCommand.self, TEMMeasure.self, TEMCTF.self])
+}
+
+struct TEMFrame: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "frame",
+        abstract: "Render one BF-TEM frame of a scenario's needle after N evaporation events (16-bit PNG).")
+    @Argument(help: "Scenario file (YAML).") var scenario: String
+    @Option(help: "Evaporation events before the frame (0: the needle as built).") var atEvent: Int = 0
+    @Option(help: "Output PNG (default: Output/<name>/tem_frame_event<N>.png).") var output: String?
+    @Option(help: "Override the scenario's seed.") var seed: Int?
+    @Option(help: "Worker threads (results do not depend on it).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() throws {
+        try reportingErrors {
+            guard atEvent >= 0 else { throw CLIError("--at-event must be ≥ 0") }
+            var s = try ResolvedScenario.load(path: scenario)
+            if let seed { try s.set("seed", .int(seed)) }
+            if atEvent > 0 { try s.set("acquisition.max_events", .int(atEvent)) }
+            let out = URL(fileURLWithPath: output ?? "Output/\(s.string("name") ?? "unnamed")/tem_frame_event\(atEvent).png")
+            let f = try TEMSnapshot.frame(scenario: s, atEvent: atEvent, threads: threads)
+            try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try PNGFile.write(GrayImage16(width: f.frame.width, height: f.frame.height, pixels: f.frame.counts), to: out)
+            print("wrote \(out.path): \(f.frame.width)×\(f.frame.height) px, V = \(String(format: "%.1f", f.voltageV)) V"
+                  + (f.truth.map { String(format: ", true apex radius %.2f nm", $0.apexRadiusNM) } ?? ""))
+        }
+    }
+}
+
+struct TEMSequenceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sequence",
+        abstract: "Render the evaporation sequence of a finished run: 16-bit frames, 8-bit previews, contact sheet, frames.csv (measured radii and field estimates), and an animation when ffmpeg is installed.")
+    @Argument(help: "Run directory written by `aptwin run`.") var runDir: String
+    @Option(help: "A frame every N events (default: the scenario's imaging.sequence_every_events).") var every: Int?
+    @Option(help: "Number of frames spread evenly over the run (default: imaging.sequence_frames).") var count: Int?
+    @Option(help: "Output directory (default: RUN_DIR/tem_sequence).") var output: String?
+    @Option(help: "Worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() throws {
+        try reportingErrors {
+            let run = try RunDirectory(URL(fileURLWithPath: runDir))
+            let out = URL(fileURLWithPath: output ?? URL(fileURLWithPath: runDir).appendingPathComponent("tem_sequence").path)
+            let recs = try TEMSequence.write(run: run, output: out, every: every, count: count, threads: threads)
+            print("wrote \(recs.count) frames to \(out.path)")
+            for r in recs {
+                let meas = r.measured.map { String(format: "measured R %.2f nm", $0.apexRadiusNM) } ?? "not measured"
+                let truth = r.trueApexRadiusNM.map { String(format: "true R %.2f nm", $0) } ?? ""
+                let field = r.fieldEstimateVPerNM.map { String(format: ", F ≈ %.1f V/nm", $0) } ?? ""
+                print(String(format: "frame %3d  event %9d  V %8.1f  ", r.index, r.eventIndex, r.voltageV) + "\(truth)  \(meas)\(field)")
+            }
+        }
+    }
+}
+
+struct TEMMeasure: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "measure",
+        abstract: "Measure apex radius, apex position and shank half-angle on a frame (8/16-bit PNG or TIFF); the needle may point in any direction.")
+    @Argument(help: "Frame image (.png, .tif, .tiff).") var frame: String
+    @Option(help: "Pixel size at the specimen, nm.") var pixelNM: Double = 0.24
+    @Option(help: "Contrast thickness x_k of the needle material for the edge-bias correction, nm (Fe 45, W 13).") var contrastThicknessNM: Double = 45
+    @Option(help: "Camera dark level (offset) to subtract, in the image's units (the twin's frames: 100).") var darkLevel: Double = 0
+    @Flag(help: "Print JSON (keys apex_radius_nm, apex_x_nm, apex_y_nm, shank_half_angle_deg, …).") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            guard pixelNM > 0, pixelNM.isFinite else { throw CLIError("--pixel-nm must be positive") }
+            let url = URL(fileURLWithPath: frame)
+            let pixels: [Float], w: Int, h: Int
+            switch url.pathExtension.lowercased() {
+            case "png":
+                let img = try PNGFile.read(GrayImage16.self, from: url)
+                pixels = img.pixels.map(Float.init); w = img.width; h = img.height
+            case "tif", "tiff":
+                let t = try TIFFFile.read(url)
+                pixels = t.pixels; w = t.width; h = t.height
+            default: throw CLIError("\(frame): unsupported image type; use .png, .tif or .tiff")
+            }
+            var options = TipShapeOptions()
+            options.contrastThicknessNM = contrastThicknessNM
+            options.darkLevel = darkLevel
+            let m = try TipShapeMeasurement.measure(pixels: pixels, width: w, height: h, pixelNM: pixelNM, options: options)
+            let out: [String: Any] = ["apex_radius_nm": m.apexRadiusNM, "apex_x_nm": m.apexXNM, "apex_y_nm": m.apexYNM,
+                                      "shank_half_angle_deg": m.shankHalfAngleDeg as Any, "axis_angle_deg": m.axisAngleDeg,
+                                      "raw_apex_radius_nm": m.rawApexRadiusNM, "edge_bias_nm": m.edgeBiasNM,
+                                      "edge_points": m.edgePointCount, "fit_rms_nm": m.fitRMSNM, "pixel_nm": pixelNM, "file": frame]
+            if json {
+                print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+            } else {
+                for k in out.keys.sorted() { print("\(k): \(out[k]!)") }
+            }
+        }
+    }
+}
+
+struct TEMCTF: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ctf",
+        abstract: "Print the contrast transfer function used by the frame model (columns k_per_nm,chi_rad,ctf; ctf = sin χ).")
+    @Option(help: "Spherical aberration, mm.") var csMM: Double = 1
+    @Option(help: "Defocus, nm (positive = underfocus; Scherzer 61.3 nm at 1 mm, 200 kV).") var defocusNM: Double = 0
+    @Option(help: "Accelerating voltage, kV.") var kv: Double = 200
+    @Option(help: "Largest spatial frequency, 1/nm.") var maxKPerNM: Double = 10
+    @Option(help: "Number of rows.") var steps: Int = 1000
+    @Flag(help: "Multiply by the aperture and the temporal and spatial envelopes.") var envelopes = false
+    @Flag(help: "CSV output (the default; kept for clarity in scripts).") var csv = false
+
+    func run() throws {
+        try reportingErrors {
+            guard kv > 0, csMM >= 0, maxKPerNM > 0, steps >= 2 else { throw CLIError("--kv, --max-k-per-nm must be positive, --cs-mm ≥ 0, --steps ≥ 2") }
+            var m = MicroscopeParameters()
+            m.csMM = csMM; m.defocusNM = defocusNM; m.acceleratingVoltageKV = kv
+            print("k_per_nm,chi_rad,ctf")
+            for row in ElectronOptics.ctfTable(maxKPerNM: maxKPerNM, steps: steps, m, withEnvelopes: envelopes) {
+                print(String(format: "%.6f,%.9g,%.9g", row.kPerNM, row.chiRad, row.ctf))
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Analysis
+import Foundation
+import ScenarioConfig
+import SpecimenBuilder
+import TEMImaging
+import TwinCore
+import TwinPipeline
+import XCTest
+
+/// The TEM half of the twin on atomistic needles: projected thickness, bias phase, frames and their measurement.
+final class TEMPipelineTests: XCTestCase {
+    func needle(radius: Double, angle: Double, length: Double) throws -> (TruthAtoms, SpecimenSpec) {
+        let s = SpecimenSpec(geometry: try NeedleGeometry(apexRadiusNM: radius, shankHalfAngleDeg: angle, lengthNM: length),
+                             lattice: try CrystalLattice(kind: .bcc, aNM: 0.28665), composition: [CompositionEntry(z: 26, fraction: 1)],
+                             orientation: try Rotation3(crystalDirectionAlongSpecimenZ: SIMD3(0, 0, 1)))
+        return (try SpecimenFactory.build(s, seed: 1, threads: 2).atoms, s)
+    }
+
+    /// Projected thickness of the atomistic needle against the analytic chord lengths of its body of revolution:
+    /// a cylinder (0° shank) and its hemispherical cap. Compared where the chord exceeds 30 % of the diameter
+    /// (the last atomic layer at the very edge is not a continuum).
+    func testProjectedThicknessMatchesAnalyticChords() throws {
+        let (atoms, s) = try needle(radius: 10, angle: 0, length: 40)
+        let g = FrameGeometry(width: 120, height: 200, pixelNM: 0.24, needleDirectionDeg: -90, apexU: 60, apexV: 10)
+        let map = ProjectedThickness.maps(atoms: atoms, atomicVolumeNM3: s.lattice.atomicVolumeNM3, geometry: g, oversample: 2)[0]
+        let exact = ProjectedThickness.analytic(radiusAtZ: { s.geometry.radiusNM(atZ: $0) }, geometry: g)
+        var cylErr = 0.0, cylRef = 0.0, capErr = 0.0, capRef = 0.0
+        for v in 0..<g.height {
+            for u in 0..<g.width {
+                let k = v * g.width + u
+                guard exact[k] > 0.3 * 20 else { continue }
+                let p = g.specimen(u: Double(u) + 0.5, v: Double(v) + 0.5)
+                if p.zNM < -12 && p.zNM > -36 { cylErr += Double(map[k] - exact[k]); cylRef += Double(exact[k]) }
+                if p.zNM > -9 { capErr += Double(map[k] - exact[k]); capRef += Double(exact[k]) }
+            }
+        }
+        XCTAssertLessThan(abs(cylErr / cylRef), 0.01, "cylinder: mean relative thickness error \(cylErr / cylRef)")
+        XCTAssertLessThan(abs(capErr / capRef), 0.01, "cap: mean relative thickness error \(capErr / capRef)")
+    }
+
+    func testBiasPhaseIsABiprismAwayFromTheNeedleAndContinuousAtItsSurface() {
+        let v = 4500.0, r = 50.0, d = 1e6
+        let slope = (BiasPhase.projectedPotentialVNM(xNM: 151, needleRadiusNM: r, voltageV: v, environmentRadiusNM: d)
+            - BiasPhase.projectedPotentialVNM(xNM: 149, needleRadiusNM: r, voltageV: v, environmentRadiusNM: d)) / 2
+        XCTAssertEqual(slope, -Double.pi * v / log(d / r), accuracy: 0.01 * Double.pi * v / log(d / r))
+        let inside = BiasPhase.projectedPotentialVNM(xNM: r - 1e-6, needleRadiusNM: r, voltageV: v, environmentRadiusNM: d)
+        let outside = BiasPhase.projectedPotentialVNM(xNM: r + 1e-6, needleRadiusNM: r, voltageV: v, environmentRadiusNM: d)
+        XCTAssertEqual(inside, outside, accuracy: 1e-2)
+        // Deflection (λσ/2π)|∂Φ/∂x| ≈ 4 mrad at 4.5 kV for r = 50 nm, D = 1 mm (the paper quotes 5–14 mrad near the needle).
+        let alpha = ElectronOptics.wavelengthNM(kv: 200) * ElectronOptics.interactionConstantRadPerVNM(kv: 200) * abs(slope) / (2 * .pi)
+        XCTAssertEqual(alpha * 1e3, 4.1, accuracy: 0.3)
+    }
+
+    /// Frames of analytic needles through the whole imaging chain (exit wave, CTF, MTF, noise at the default dose),
+    /// measured in focus: the apex radius within 1 nm of the truth for R = 10–100 nm.
+    func testMeasuredApexRadiusOnFullFramesInFocus() throws {
+        for radius in [10.0, 20.0, 50.0, 100.0] {
+            let geo = try NeedleGeometry(apexRadiusNM: radius, shankHalfAngleDeg: 5, lengthNM: 10 * radius + 100)
+            let side = Int(((4 * radius + 40) / 0.24).rounded())
+            let g = FrameGeometry(width: side, height: side, pixelNM: 0.24, needleDirectionDeg: 37, apexU: Double(side) * 0.7, apexV: Double(side) * 0.6)
+            let t = ProjectedThickness.analytic(radiusAtZ: { geo.radiusNM(atZ: $0) }, geometry: g, subsamples: 2)
+            let f = try FrameFormation.render(thicknessNM: [t], materials: [.iron], extraPhaseRad: nil, width: side, height: side,
+                                              microscope: MicroscopeParameters(), camera: CameraParameters(), seed: 5, threads: 2)
+            var options = TipShapeOptions()
+            options.darkLevel = CameraParameters().offsetADU
+            let m = try TipShapeMeasurement.measure(pixels: f.counts.map(Float.init), width: side, height: side, pixelNM: 0.24, options: options)
+            XCTAssertEqual(m.apexRadiusNM, radius, accuracy: 1, "R = \(radius): measured \(m.apexRadiusNM) (raw \(m.rawApexRadiusNM))")
+            XCTAssertEqual(m.axisAngleDeg, 37, accuracy: 1.5)
+        }
+    }
+
+    /// A tiny run, then its evaporation sequence: frames, previews, contact sheet, frames.csv, and the radius
+    /// measured on each frame close to the true radius of the remaining atoms.
+    func testSequenceOfARun() throws {
+        let yaml = """
+        name: seq
+        seed: 2
+        specimen: {apex_radius_nm: 8, shank_half_angle_deg: 5, length_nm: 30}
+        instrument: {flight_path_mm: 100, detector_diameter_mm: 80}
+        acquisition: {max_events: 30000, max_depth_nm: 6}
+        imaging: {width_px: 200, height_px: 200, tem_frames: false, sequence_frames: 3}
+        """
+        let s = try ResolvedScenario.parse(yaml: yaml, file: "seq.yaml")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aptwin-seq-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try ScenarioRunner.run(s, options: RunOptions(outputDirectory: dir, threads: 2, progress: ProgressReporter(enabled: false)))
+        let run = try RunDirectory(dir)
+        let out = dir.appendingPathComponent("tem_sequence")
+        let recs = try TEMSequence.write(run: run, output: out, threads: 2, progress: ProgressReporter(enabled: false))
+        XCTAssertEqual(recs.count, 3)
+        for f in ["frames/frame_0000.png", "frames/frame_0002.png", "previews/frame_0001.png", "contact_sheet.png", "frames.csv"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), f)
+        }
+        for r in recs {
+            let truth = try XCTUnwrap(r.trueApexRadiusNM)
+            let m = try XCTUnwrap(r.measured, r.measurementError ?? "")
+            XCTAssertEqual(m.apexRadiusNM, truth, accuracy: 1.0, "frame \(r.index)")
+            XCTAssertNotNil(r.fieldEstimateVPerNM)
+        }
+    }
+}
