@@ -17,7 +17,9 @@ public struct NeedleShape: Sendable, Codable, Equatable {
 
 /// Needle profile measurement.
 ///
-/// The outermost atom of each 0.25 nm slice along the axis traces the profile r(z) (the needle's outer envelope).
+/// The outermost atom of each of 16 azimuthal sectors of a 0.25 nm slice, averaged over the sectors, traces the
+/// profile r(z): the mean surface radius of the slice (the maximum over all azimuths would follow the widest facet
+/// of a non-round cross-section).
 /// The cap is a least-squares circle (Kåsa 1976: ρ² + z² = 2 z_c z + K, linear in z_c and K) through the slices
 /// within 60° of the axis, found iteratively (the 60° window sits 0.5 R below the apex, R re-estimated each time).
 /// The axis is z and the needle is taken as a body of revolution about it.
@@ -29,11 +31,20 @@ public enum NeedleProfile {
         }
         guard zTop > zBottom else { throw TwinError.invalidInput("needle profile: fewer than two atoms") }
         let nSlices = Int(((zTop - zBottom) / sliceNM).rounded(.up)) + 1
-        var rmax = [Double](repeating: -1, count: nSlices)
+        let sectors = 16
+        var sectorMax = [Double](repeating: -1, count: nSlices * sectors)
         for i in 0..<atoms.count where alive?[i] ?? true {
             let k = Int((zTop - Double(atoms.zNM[i])) / sliceNM)
-            let rho = Double(atoms.xNM[i] * atoms.xNM[i] + atoms.yNM[i] * atoms.yNM[i]).squareRoot()
-            rmax[k] = max(rmax[k], rho)
+            let x = Double(atoms.xNM[i]), y = Double(atoms.yNM[i])
+            let rho = (x * x + y * y).squareRoot()
+            let sct = min(sectors - 1, Int((atan2(y, x) + .pi) / (2 * .pi) * Double(sectors)))
+            sectorMax[k * sectors + sct] = max(sectorMax[k * sectors + sct], rho)
+        }
+        // Slices with every sector populated give the mean outer radius; others (the apex tip) the mean of those present.
+        var rmax = [Double](repeating: -1, count: nSlices)
+        for k in 0..<nSlices {
+            let vals = sectorMax[(k * sectors)..<((k + 1) * sectors)].filter { $0 >= 0 }
+            if !vals.isEmpty { rmax[k] = vals.reduce(0, +) / Double(vals.count) }
         }
         // Slice centres; the apex slice is treated as at the apex height.
         func z(_ k: Int) -> Double { zTop - (Double(k) + 0.5) * sliceNM }

@@ -37,20 +37,92 @@ public enum BiasPhase {
         return 2 * c * voltageV + voltageV / logDR * (iRel(x) - j)
     }
 
-    /// Phase map (radians) over a frame: the needle radius at each height comes from `radiusAtZ` (e.g. measured on
-    /// the projected thickness), σ from the accelerating voltage.
+    /// Phase map (radians) over a frame.
+    ///
+    /// Outside the needle the potential is that of a line charge along the axis with the local density
+    /// λ(z′) = 2πε₀V/ln(D/r(z′)) (the coaxial value, so far from the apex the deflection is the slice result above),
+    /// ending at the apex, whose projection along the beam is (up to a constant)
+    /// Φ(x, z) = −(V/2) ∫ ln(x² + (z − z′)²) / ln(D/r(z′)) dz′; the integral runs over the needle within
+    /// `windowNM` below its apex, and the rest of the shank is added in closed form as a uniform semi-infinite line.
+    /// This keeps the potential continuous in z, including in front of the apex (the slice model alone is not).
+    /// Inside the needle's projection the chord through the conductor (at V) replaces the line-charge value, with the
+    /// slice-model difference from the surface value (continuous at the edge). Evaluated on a coarse grid in needle
+    /// coordinates (256 × 256 over the frame) and interpolated bilinearly.
     public static func phaseMap(geometry g: FrameGeometry, radiusAtZ: (Double) -> Double, voltageV: Double,
                                 environmentRadiusNM: Double, interactionConstantRadPerVNM sigma: Double) -> [Float] {
         var out = [Float](repeating: 0, count: g.width * g.height)
-        guard voltageV != 0 else { return out }
+        guard voltageV != 0, environmentRadiusNM > 0 else { return out }
+        let d = environmentRadiusNM
+        // Extent of the frame in needle coordinates.
+        var xMax = 0.0, zMin = Double.infinity, zMax = -Double.infinity
+        for (u, v) in [(0.0, 0.0), (Double(g.width), 0.0), (0.0, Double(g.height)), (Double(g.width), Double(g.height))] {
+            let p = g.specimen(u: u, v: v)
+            xMax = max(xMax, abs(p.xNM)); zMin = min(zMin, p.zNM); zMax = max(zMax, p.zNM)
+        }
+        // Needle profile on a fine z grid: top (apex) and radius below it.
+        let extent = max(xMax, zMax - zMin)
+        let window = max(4 * extent, 200)
+        let dz = max(0.1, extent / 1000)
+        var zTop = -Double.infinity
+        var zz = zMax + extent
+        while zz > zMin - window { if radiusAtZ(zz) > 0 { zTop = zz; break }; zz -= dz }
+        guard zTop.isFinite else { return out }
+        let zLo = zTop - window
+        let nPrime = Int(((zTop - zLo) / dz).rounded(.up)) + 1
+        var weight = [Double](repeating: 0, count: nPrime), zPrime = weight
+        for k in 0..<nPrime {
+            let z = zTop - Double(k) * dz
+            zPrime[k] = z
+            let r = radiusAtZ(z)
+            weight[k] = r > 0 && r < d ? dz / log(d / r) * (k == 0 || k == nPrime - 1 ? 0.5 : 1) : 0
+        }
+        let rLo = max(1e-3, radiusAtZ(zLo)), lLo = log(d / max(rLo, 1e-3))
+        func lineField(_ x: Double, _ z: Double) -> Double {
+            var acc = 0.0
+            let x2 = x * x
+            for k in 0..<nPrime where weight[k] != 0 {
+                let w = z - zPrime[k]
+                acc += weight[k] * log(x2 + w * w + 1e-12)
+            }
+            // Uniform semi-infinite remainder below zLo: −(V/2L)(π|x| − w ln(x² + w²) + 2w − 2|x| atan(w/|x|)), w = z − zLo.
+            let w = z - zLo, ax = abs(x)
+            let tail = (Double.pi * ax - w * log(x2 + w * w + 1e-12) + 2 * w - (ax > 0 ? 2 * ax * atan(w / ax) : 0)) / lLo
+            return -voltageV / 2 * (acc + tail)
+        }
+        // Coarse grid over |x| ≤ xMax, zMin ≤ z ≤ zMax.
+        let n = 256
+        let hx = max(xMax, 1e-3) / Double(n - 1), hz = max(zMax - zMin, 1e-3) / Double(n - 1)
+        var grid = [Double](repeating: 0, count: n * n), edge = [Double](repeating: 0, count: n)
+        for j in 0..<n {
+            let z = zMin + Double(j) * hz
+            for i in 0..<n { grid[j * n + i] = lineField(Double(i) * hx, z) }
+            let r = radiusAtZ(z)
+            edge[j] = r > 0 ? lineField(r, z) : 0
+        }
         for v in 0..<g.height {
             for u in 0..<g.width {
                 let p = g.specimen(u: Double(u) + 0.5, v: Double(v) + 0.5)
+                let ax = abs(p.xNM)
+                let fz = min(Double(n - 1), max(0, (p.zNM - zMin) / hz))
+                let j0 = min(n - 2, Int(fz)), tz = fz - Double(j0)
                 let r = radiusAtZ(p.zNM)
-                out[v * g.width + u] = Float(sigma * projectedPotentialVNM(xNM: p.xNM, needleRadiusNM: r, voltageV: voltageV,
-                                                                          environmentRadiusNM: environmentRadiusNM))
+                var phi: Double
+                if r > 0 && ax < r {
+                    let e = edge[j0] * (1 - tz) + edge[j0 + 1] * tz
+                    phi = e + projectedPotentialVNM(xNM: ax, needleRadiusNM: r, voltageV: voltageV, environmentRadiusNM: d)
+                        - projectedPotentialVNM(xNM: r, needleRadiusNM: r, voltageV: voltageV, environmentRadiusNM: d)
+                } else {
+                    let fx = min(Double(n - 1), ax / hx)
+                    let i0 = min(n - 2, Int(fx)), tx = fx - Double(i0)
+                    phi = (grid[j0 * n + i0] * (1 - tx) + grid[j0 * n + i0 + 1] * tx) * (1 - tz)
+                        + (grid[(j0 + 1) * n + i0] * (1 - tx) + grid[(j0 + 1) * n + i0 + 1] * tx) * tz
+                }
+                out[v * g.width + u] = Float(sigma * phi)
             }
         }
+        // Remove the mean so the Float phases stay small (only gradients matter).
+        let mean = out.reduce(0.0) { $0 + Double($1) } / Double(max(1, out.count))
+        for k in 0..<out.count { out[k] -= Float(mean) }
         return out
     }
 

@@ -44,8 +44,8 @@ public struct FrameGeometry: Sendable, Codable, Equatable {
 
 /// Projected thickness of an atomistic needle.
 ///
-/// Each atom is a volume Ω (the atomic volume of its lattice). Counting atoms per column of an oversampled grid and
-/// multiplying by Ω/(pixel area) gives the thickness t(u, v) traversed by the beam; a Gaussian of σ = Ω^(1/3)
+/// Each atom is a volume Ω (the atomic volume of its lattice). Depositing atoms on an oversampled grid (cloud-in-cell
+/// weights) and multiplying by Ω/(pixel area) gives the thickness t(u, v) traversed by the beam; a Gaussian of σ = Ω^(1/3)
 /// (≈ 0.23 nm for Fe, the instrument's point resolution) turns the discrete columns into a continuous density
 /// (lattice fringes of 0.2 nm lie beyond the 0.48 nm Nyquist period of the camera). The oversampled map is then
 /// averaged down to the frame pixels. Atoms are split into materials by a caller-supplied class (e.g. surface layer
@@ -65,19 +65,29 @@ public enum ProjectedThickness {
         let scale = 1 / subNM
         let u0 = g.apexU * Double(os), v0 = g.apexV * Double(os)
         let n = atoms.count
-        // Count atoms per oversampled pixel, per material; fixed chunks merged in order (integer sums, so the
-        // result is exact whatever the thread count).
-        let chunk = 1 << 20
-        let partial = ParallelChunks.map(count: n, chunkSize: chunk, threads: threads) { _, r -> [[UInt32]] in
-            var c = [[UInt32]](repeating: [UInt32](repeating: 0, count: W * H), count: materialCount)
+        // Deposit atoms on the oversampled grid with cloud-in-cell (bilinear) weights, which removes the beat between
+        // lattice planes and grid rows; weights are fixed-point integers (1/1024), so sums are exact and the result is
+        // the same whatever the partition of the atoms over threads.
+        let workers = max(1, min(threads, 8))
+        let per = (n + workers - 1) / workers
+        let partial = ParallelChunks.map(count: n, chunkSize: max(1, per), threads: workers) { _, r -> [[Int32]] in
+            var c = [[Int32]](repeating: [Int32](repeating: 0, count: W * H), count: materialCount)
             for i in r {
                 if let alive, !alive[i] { continue }
                 let m = material.map { Int($0[i]) } ?? 0
                 if m < 0 || m >= materialCount { continue }
                 let a = (Double(atoms.zNM[i]) - g.apexZNM) * scale, b = Double(atoms.xNM[i]) * scale
-                let u = u0 + a * ct - b * st, v = v0 + a * st + b * ct
-                guard u >= 0, v >= 0, u < Double(W), v < Double(H) else { continue }
-                c[m][Int(v) * W + Int(u)] += 1
+                let u = u0 + a * ct - b * st - 0.5, v = v0 + a * st + b * ct - 0.5
+                guard u >= -1, v >= -1, u < Double(W), v < Double(H) else { continue }
+                let iu = Int(u.rounded(.down)), iv = Int(v.rounded(.down))
+                let fu = Int32(((u - Double(iu)) * 1024).rounded()), fv = Int32(((v - Double(iv)) * 1024).rounded())
+                // (Swift's >> binds tighter than *: the products are parenthesised.)
+                let w00 = ((1024 - fu) * (1024 - fv)) >> 10, w10 = (fu * (1024 - fv)) >> 10
+                let w01 = ((1024 - fu) * fv) >> 10, w11 = (fu * fv) >> 10
+                for (du, dv, w) in [(0, 0, w00), (1, 0, w10), (0, 1, w01), (1, 1, w11)] where w != 0 {
+                    let x = iu + du, y = iv + dv
+                    if x >= 0, y >= 0, x < W, y < H { c[m][y * W + x] &+= w }
+                }
             }
             return c
         }
@@ -86,7 +96,9 @@ public enum ProjectedThickness {
         var out: [[Float]] = []
         for m in 0..<materialCount {
             var counts = [Float](repeating: 0, count: W * H)
-            for p in partial { for k in 0..<(W * H) where p[m][k] != 0 { counts[k] += Float(p[m][k]) } }
+            var sum = [Int32](repeating: 0, count: W * H)
+            for p in partial { for k in 0..<(W * H) where p[m][k] != 0 { sum[k] &+= p[m][k] } }
+            for k in 0..<(W * H) where sum[k] != 0 { counts[k] = Float(sum[k]) / 1024 }
             let smooth = gaussianBlur(counts, width: W, height: H, sigmaPx: sigmaSub, threads: threads)
             var map = [Float](repeating: 0, count: g.width * g.height)
             let norm = Float(perAtom) / Float(os * os)

@@ -10,7 +10,7 @@ struct TEM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tem",
         abstract: "Bright-field TEM frames of the needle: render, sequence a run, measure tip shape, print the CTF.",
-        subcommands: [TEMFrame.self, TEMSequenceCommand.self, TEMMeasure.self, TEMCTF.self])
+        subcommands: [TEMFrame.self, TEMSequenceCommand.self, TEMMeasure.self, TEMCalibrate.self, TEMCTF.self])
 }
 
 struct TEMFrame: ParsableCommand {
@@ -122,6 +122,41 @@ struct TEMCTF: ParsableCommand {
             print("k_per_nm,chi_rad,ctf")
             for row in ElectronOptics.ctfTable(maxKPerNM: maxKPerNM, steps: steps, m, withEnvelopes: envelopes) {
                 print(String(format: "%.6f,%.9g,%.9g", row.kPerNM, row.chiRad, row.ctf))
+            }
+        }
+    }
+}
+
+struct TEMCalibrate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "calibrate",
+        abstract: "Edge-bias calibration curve: radius measured on simulated frames of ideal needles vs the true radius, for a material, defocus and bias voltage (CSV or JSON).")
+    @Option(help: "Needle material: Fe, Cr, W, Al, Ag, Cu, Ni or C.") var material: String = "Fe"
+    @Option(help: "Defocus, nm (positive = underfocus).") var defocusNM: Double = 0
+    @Option(help: "Standing voltage on the needle, V.") var voltageV: Double = 0
+    @Option(help: "Distance to the grounded surroundings, mm.") var environmentRadiusMM: Double = 1
+    @Option(help: "True radii, nm, comma-separated.") var radiiNM: String = "10,20,30,50,75,100"
+    @Option(help: "Worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "Print JSON instead of CSV.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            guard let optics = MaterialOptics.forElement(material) else { throw CLIError("--material \(material): no optics data (Fe, Cr, W, Al, Ag, Cu, Ni, C)") }
+            let radii = try radiiNM.split(separator: ",").map { s -> Double in
+                guard let r = Double(s.trimmingCharacters(in: .whitespaces)), r > 0 else { throw CLIError("--radii-nm: '\(s)' is not a positive number") }
+                return r
+            }
+            var m = MicroscopeParameters()
+            m.defocusNM = defocusNM
+            let pts = try TEMCalibration.curve(radiiNM: radii, material: optics, microscope: m, voltageV: voltageV,
+                                               environmentRadiusNM: environmentRadiusMM * 1e6, threads: threads)
+            if json {
+                let rows = pts.map { ["true_radius_nm": $0.trueRadiusNM, "raw_radius_nm": $0.rawRadiusNM,
+                                      "corrected_radius_nm": $0.correctedRadiusNM, "residual_bias_nm": $0.residualBiasNM] }
+                let out: [String: Any] = ["material": material, "defocus_nm": defocusNM, "voltage_v": voltageV, "points": rows]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+            } else {
+                print("true_radius_nm,raw_radius_nm,corrected_radius_nm,residual_bias_nm")
+                for p in pts { print(String(format: "%.3f,%.4f,%.4f,%.4f", p.trueRadiusNM, p.rawRadiusNM, p.correctedRadiusNM, p.residualBiasNM)) }
             }
         }
     }

@@ -75,10 +75,10 @@ final class TEMPipelineTests: XCTestCase {
         let yaml = """
         name: seq
         seed: 2
-        specimen: {apex_radius_nm: 8, shank_half_angle_deg: 5, length_nm: 30}
+        specimen: {apex_radius_nm: 12, shank_half_angle_deg: 5, length_nm: 40}
         instrument: {flight_path_mm: 100, detector_diameter_mm: 80}
         acquisition: {max_events: 30000, max_depth_nm: 6}
-        imaging: {width_px: 200, height_px: 200, tem_frames: false, sequence_frames: 3}
+        imaging: {width_px: 240, height_px: 150, tem_frames: false, sequence_frames: 3}
         """
         let s = try ResolvedScenario.parse(yaml: yaml, file: "seq.yaml")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aptwin-seq-\(getpid())")
@@ -98,5 +98,40 @@ final class TEMPipelineTests: XCTestCase {
             XCTAssertEqual(m.apexRadiusNM, truth, accuracy: 1.0, "frame \(r.index)")
             XCTAssertNotNil(r.fieldEstimateVPerNM)
         }
+    }
+}
+
+/// The needle's bias field deflects electrons like a biprism: the side edges of its image do not move in focus, and
+/// out of focus they move by ∝ αΔf, α ∝ V (instrument-and-physics §3: a voltage ramp fakes a radius change only
+/// when defocused).
+final class TEMBiasEdgeTests: XCTestCase {
+    /// Position of the left edge (mid-level crossing) of the shank on a row, px.
+    func leftEdge(defocusNM: Double, voltageV: Double) throws -> Double {
+        var m = MicroscopeParameters(); m.defocusNM = defocusNM
+        var cam = CameraParameters(); cam.mtfModel = .none; cam.doseElectronsPerA2 = 5000; cam.readNoiseADU = 0
+        let f = try TEMCalibration.frame(radiusNM: 20, material: .iron, microscope: m, camera: cam, voltageV: voltageV,
+                                         environmentRadiusNM: 1e6, seed: 1, threads: 2)
+        var edges: [Double] = []
+        for row in stride(from: 440, to: 540, by: 4) {
+            let line = (0..<f.width).map { Double(f.pixels[row * f.width + $0]) }
+            let vac = line[0..<40].reduce(0, +) / 40, mid = f.width / 2
+            let level = (vac + line[(mid - 3)...(mid + 3)].min()!) / 2
+            var left = 0.0
+            for u in 1..<mid where line[u - 1] >= level && line[u] < level { left = Double(u - 1) + (line[u - 1] - level) / (line[u - 1] - line[u]) }
+            edges.append(left)
+        }
+        return edges.reduce(0, +) / Double(edges.count)
+    }
+
+    func testEdgeShiftIsProportionalToDefocusAndVoltageAndZeroInFocus() throws {
+        let inFocus = try leftEdge(defocusNM: 0, voltageV: 4500) - leftEdge(defocusNM: 0, voltageV: 0)
+        let s500 = try leftEdge(defocusNM: 500, voltageV: 4500) - leftEdge(defocusNM: 500, voltageV: 0)
+        let s1000 = try leftEdge(defocusNM: 1000, voltageV: 4500) - leftEdge(defocusNM: 1000, voltageV: 0)
+        let half = try leftEdge(defocusNM: 1000, voltageV: 2250) - leftEdge(defocusNM: 1000, voltageV: 0)
+        print(String(format: "edge shift (px): in focus %.2f, 500 nm %.2f, 1000 nm %.2f, 1000 nm at half voltage %.2f", inFocus, s500, s1000, half))
+        XCTAssertLessThan(abs(inFocus) * 0.24, 0.3, "in focus the bias field must not move the edge")
+        XCTAssertGreaterThan(abs(s500) * 0.24, 0.5)
+        XCTAssertEqual(s1000 / s500, 2, accuracy: 0.5)
+        XCTAssertEqual(half / s1000, 0.5, accuracy: 0.15)
     }
 }
