@@ -259,24 +259,7 @@ func fitSphereRadius(_ pts: [SIMD3<Double>]) -> Double? {
         let y = (q * q).sum()
         for i in 0..<4 { b[i] += row[i] * y; for j in 0..<4 { a[i * 4 + j] += row[i] * row[j] } }
     }
-    // Gaussian elimination with partial pivoting.
-    for c in 0..<4 {
-        var piv = c
-        for r in c..<4 where abs(a[r * 4 + c]) > abs(a[piv * 4 + c]) { piv = r }
-        guard abs(a[piv * 4 + c]) > 1e-12 else { return nil }
-        if piv != c { for j in 0..<4 { a.swapAt(c * 4 + j, piv * 4 + j) }; b.swapAt(c, piv) }
-        for r in (c + 1)..<4 {
-            let f = a[r * 4 + c] / a[c * 4 + c]
-            for j in c..<4 { a[r * 4 + j] -= f * a[c * 4 + j] }
-            b[r] -= f * b[c]
-        }
-    }
-    var x = [Double](repeating: 0, count: 4)
-    for r in stride(from: 3, through: 0, by: -1) {
-        var s = b[r]
-        for j in (r + 1)..<4 { s -= a[r * 4 + j] * x[j] }
-        x[r] = s / a[r * 4 + r]
-    }
+    guard let x = DenseLinearSolve.solve(a, b, n: 4, tolerance: 1e-12) else { return nil }
     let r2 = x[3] + x[0] * x[0] + x[1] * x[1] + x[2] * x[2]
     return r2 > 0 ? r2.squareRoot() : nil
 }

@@ -158,7 +158,7 @@ public enum AutoRanging {
             for c in p.candidates { if let j = cols.firstIndex(where: { $0.z == c.z && $0.q == c.charge }) { row[j] += c.abundance } }
             for i in 0..<k { atb[i] += row[i] * Double(p.counts); for j in 0..<k { ata[i * k + j] += row[i] * row[j] } }
         }
-        let sol = solveSymmetric(ata, atb, k) ?? [Double](repeating: 0, count: k)
+        let sol = DenseLinearSolve.solve(ata, atb, n: k) ?? [Double](repeating: 0, count: k)
         var totals: [Int: Double] = [:]
         for (j, c) in cols.enumerated() { totals[c.z, default: 0] += max(0, sol[j]) }
         let all = totals.values.reduce(0, +)
@@ -171,29 +171,5 @@ public enum AutoRanging {
                                    lower95: ci.lower, upper95: ci.upper)
         }
         return (compo, zs.map { ($0, totals[$0]!) })
-    }
-
-    /// Gaussian elimination with partial pivoting on a small dense system; nil if singular.
-    static func solveSymmetric(_ a0: [Double], _ b0: [Double], _ n: Int) -> [Double]? {
-        var a = a0, b = b0
-        for col in 0..<n {
-            var piv = col
-            for r in col..<n where abs(a[r * n + col]) > abs(a[piv * n + col]) { piv = r }
-            guard abs(a[piv * n + col]) > 1e-300 else { return nil }
-            if piv != col { for j in 0..<n { a.swapAt(col * n + j, piv * n + j) }; b.swapAt(col, piv) }
-            for r in (col + 1)..<n {
-                let f = a[r * n + col] / a[col * n + col]
-                if f == 0 { continue }
-                for j in col..<n { a[r * n + j] -= f * a[col * n + j] }
-                b[r] -= f * b[col]
-            }
-        }
-        var x = [Double](repeating: 0, count: n)
-        for r in stride(from: n - 1, through: 0, by: -1) {
-            var s = b[r]
-            for j in (r + 1)..<n { s -= a[r * n + j] * x[j] }
-            x[r] = s / a[r * n + r]
-        }
-        return x
     }
 }

@@ -37,9 +37,7 @@ struct Run: ParsableCommand {
     func run() throws {
         try reportingErrors {
             guard threads >= 1 else { throw CLIError("--threads must be at least 1") }
-            var s = try ResolvedScenario.load(path: scenario)
-            for n in s.notes { FileHandle.standardError.write(Data("aptwin: note: \(n)\n".utf8)) }
-            if let seed { try s.set("seed", .int(seed)) }
+            let s = try loadScenario(scenario, seed: seed)
             let summary = try ScenarioRunner.run(s, options: RunOptions(outputDirectory: output.map { URL(fileURLWithPath: $0) },
                                                                         threads: threads))
             let r = summary.result
@@ -68,4 +66,12 @@ struct ScenarioCommand: ParsableCommand {
             print("\(check): OK")
         }
     }
+}
+
+/// Loads and validates a scenario, prints its notes on stderr, and applies a `--seed` override.
+func loadScenario(_ path: String, seed: Int?) throws -> ResolvedScenario {
+    var s = try ResolvedScenario.load(path: path)
+    for n in s.notes { FileHandle.standardError.write(Data("aptwin: note: \(n)\n".utf8)) }
+    if let seed { try s.set("seed", .int(seed)) }
+    return s
 }

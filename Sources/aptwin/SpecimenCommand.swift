@@ -15,9 +15,7 @@ struct Specimen: ParsableCommand {
     func run() throws {
         try reportingErrors {
             guard threads >= 1 else { throw CLIError("--threads must be at least 1") }
-            var s = try ResolvedScenario.load(path: scenario)
-            for n in s.notes { FileHandle.standardError.write(Data("aptwin: note: \(n)\n".utf8)) }
-            if let seed { try s.set("seed", .int(seed)) }
+            let s = try loadScenario(scenario, seed: seed)
             let dir = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: "Output")
                 .appendingPathComponent(s.string("name") ?? "unnamed").appendingPathComponent("specimen-seed\(s.int("seed") ?? 1)")
             let (built, timings) = try SpecimenOutput.buildAndWrite(s, to: dir, threads: threads)

@@ -25,8 +25,7 @@ struct TEMFrame: ParsableCommand {
     func run() throws {
         try reportingErrors {
             guard atEvent >= 0 else { throw CLIError("--at-event must be ≥ 0") }
-            var s = try ResolvedScenario.load(path: scenario)
-            if let seed { try s.set("seed", .int(seed)) }
+            var s = try loadScenario(scenario, seed: seed)
             if atEvent > 0 { try s.set("acquisition.max_events", .int(atEvent)) }
             let out = URL(fileURLWithPath: output ?? "Output/\(s.string("name") ?? "unnamed")/tem_frame_event\(atEvent).png")
             let f = try TEMSnapshot.frame(scenario: s, atEvent: atEvent, threads: threads)
