@@ -28,7 +28,7 @@ public struct BaselineEvaporationParameters: Sendable {
     /// detection efficiency).
     public var evaporationProbabilityPerPulse: Double = 0.02
     /// Launch sites in the apex-sphere fit, and events between refits.
-    public var apexFitEvents: Int = 2048
+    public var apexFitEvents: Int = 8192
     public var apexFitInterval: Int = 256
 
     public init(coordinationCutoffNM: Double, bulkCoordination: Int, numberDensityPerNM3: Double) {
@@ -66,8 +66,8 @@ public struct EvaporationRun: Sendable {
 /// Ultramicroscopy 128 (2013) 55). The voltage follows the apex: V = k_f F̄_evap R_apex (F = V/(k_f R) at the apex,
 /// F̄_evap the mean evaporation field of the atoms in the fit window),
 /// with R_apex the radius of the sphere fitted (Kåsa 1976, linear least squares) to the last
-/// `apexFitEvents` launch sites, refitted every `apexFitInterval` events (the curvature probe alone cannot resolve
-/// radii much above 10 nm); V_DC = V/(1 + pulse fraction), as a servo holding the evaporation rate would set it.
+/// `apexFitEvents` launch sites, refitted every `apexFitInterval` events and followed at most 1 % per refit (the
+/// curvature probe alone cannot resolve radii much above 10 nm); V_DC = V/(1 + pulse fraction), as a servo holding the evaporation rate would set it.
 /// Pulse indices follow a geometric law with the servo's per-pulse evaporation probability; every event leaves at
 /// the pulse maximum. Charge state: the element's usual one.
 public struct BaselineEvaporation {
@@ -179,7 +179,12 @@ public struct BaselineEvaporation {
             recentFSum += fe - recentF[ev.count % fitN]; recentF[ev.count % fitN] = fe
             let meanF = recentFSum / Double(min(ev.count + 1, fitN))
             if ev.count + 1 >= fitN / 4 && (ev.count + 1) % max(1, p.apexFitInterval) == 0 {
-                if let r = fitSphereRadius(Array(recent.prefix(min(ev.count + 1, fitN)))), r > 0.3, r < 10_000 { rApex = r }
+                if let r = fitSphereRadius(Array(recent.prefix(min(ev.count + 1, fitN)))), r > 0.3, r < 10_000 {
+                    // A servo moves the voltage slowly: at most ±1 % per refit (the apex itself changes far slower;
+                    // this keeps a fit over a momentarily one-sided set of sites — a facet being peeled — from
+                    // jumping the voltage).
+                    rApex = min(max(r, rApex * 0.99), rApex * 1.01)
+                }
             }
             let vTotal = p.fieldFactorKf * meanF * rApex
             let vDC = vTotal / (1 + p.pulseFraction)

@@ -191,6 +191,8 @@ public enum ScenarioSchema {
             SchemaField("max_events", .int(1...2_000_000_000), .int(100_000), "Stop after this many evaporation events."),
             SchemaField("max_depth_nm", .double(0.1...500), .double(20), "Stop once the apex has receded this far."),
             SchemaField("target_detection_rate", .double(0.0001...0.5), .double(0.01), "Detected ions per pulse the voltage servo holds."),
+            SchemaField("imaging_stops_events", .intList(count: nil, range: 0...2_000_000_000), .intList([]),
+                        "Imaging stops t0…tn of the acquisition program, as evaporation-event counts: aptwin tem sequence takes its frames there when the list is not empty."),
         ]),
         SchemaSection(key: "imaging", doc: "Bright-field TEM frames of the needle (JEOL F200 defaults).", fields: [
             SchemaField("tem_frames", .bool, .bool(true), "Write BF-TEM frames of the needle at the start and end of a run (16-bit PNG)."),

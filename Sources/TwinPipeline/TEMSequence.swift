@@ -74,17 +74,50 @@ public enum TEMSequence {
         return (0..<k).map { Int((Double($0) * Double(n) / Double(k - 1)).rounded()) }
     }
 
+    /// Event indices at which the standing voltage first reaches each of `voltagesV` (voltages never reached are
+    /// reported in `missed`).
+    public static func frameEvents(atVoltagesV voltagesV: [Double], vDCV: [Float]) -> (events: [Int], missed: [Double]) {
+        var events: [Int] = [], missed: [Double] = []
+        for target in voltagesV.sorted() {
+            if let k = vDCV.firstIndex(where: { Double($0) >= target }) { events.append(k + 1) } else { missed.append(target) }
+        }
+        return (events, missed)
+    }
+
+    /// Which frames a sequence takes, in order of precedence: explicit voltages, an explicit count or spacing, the
+    /// scenario's imaging stops, the scenario's spacing or count.
+    static func chooseFrames(run: RunDirectory, settings: TEMSettings, every: Int?, count: Int?, atVoltagesV: [Double]) throws -> [Int] {
+        let n = run.eventAtomIDs.count
+        if !atVoltagesV.isEmpty {
+            let r = frameEvents(atVoltagesV: atVoltagesV, vDCV: run.eventVDCV)
+            if !r.missed.isEmpty {
+                throw TwinError.invalidInput("the run's standing voltage never reached \(r.missed.map { String(format: "%.1f V", $0) }.joined(separator: ", ")) (it ends at \(String(format: "%.1f", Double(run.eventVDCV.last ?? 0))) V)")
+            }
+            return r.events
+        }
+        if every != nil || count != nil {
+            return frameEvents(totalEvents: n, every: every ?? 0, count: count ?? settings.sequenceFrames)
+        }
+        if case .intList(let stops)? = run.scenario["acquisition.imaging_stops_events"], !stops.isEmpty {
+            if let bad = stops.first(where: { $0 > n }) {
+                throw TwinError.invalidInput("acquisition.imaging_stops_events: stop at event \(bad) but the run has \(n) events")
+            }
+            return stops.sorted()
+        }
+        return frameEvents(totalEvents: n, every: settings.sequenceEveryEvents, count: settings.sequenceFrames)
+    }
+
+
     /// Renders the frames of a run into `output` (created; written as `<output>.partial-<pid>` and renamed):
     /// `frames/frame_NNNN.png` (16-bit), `previews/frame_NNNN.png` (8-bit), `contact_sheet.png`, `frames.csv`, and
     /// `sequence.mp4` when ffmpeg is installed.
-    public static func write(run: RunDirectory, output: URL, every: Int? = nil, count: Int? = nil, threads: Int,
-                             progress: ProgressReporter = ProgressReporter()) throws -> [SequenceFrameRecord] {
+    public static func write(run: RunDirectory, output: URL, every: Int? = nil, count: Int? = nil, atVoltagesV: [Double] = [],
+                             threads: Int, progress: ProgressReporter = ProgressReporter()) throws -> [SequenceFrameRecord] {
         let fm = FileManager.default
         if fm.fileExists(atPath: output.path) { throw TwinError.io("\(output.path) already exists; choose another --output directory") }
         let c = run.config
         let settings = TEMSettings(run.scenario, composition: c.composition, layerComposition: c.specimen.spec.surfaceLayerComposition)
-        let events = frameEvents(totalEvents: run.eventAtomIDs.count, every: every ?? settings.sequenceEveryEvents,
-                                 count: count ?? settings.sequenceFrames)
+        let events = try chooseFrames(run: run, settings: settings, every: every, count: count, atVoltagesV: atVoltagesV)
         let partial = output.deletingLastPathComponent().appendingPathComponent(output.lastPathComponent + ".partial-\(getpid())")
         try? fm.removeItem(at: partial)
         for d in ["frames", "previews"] { try fm.createDirectory(at: partial.appendingPathComponent(d), withIntermediateDirectories: true) }

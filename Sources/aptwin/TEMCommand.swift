@@ -39,10 +39,12 @@ struct TEMFrame: ParsableCommand {
 
 struct TEMSequenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sequence",
-        abstract: "Render the evaporation sequence of a finished run: 16-bit frames, 8-bit previews, contact sheet, frames.csv (measured radii and field estimates), and an animation when ffmpeg is installed.")
+        abstract: "Render the evaporation sequence of a finished run: 16-bit frames, 8-bit previews, contact sheet, frames.csv (measured radii and field estimates), and an animation when ffmpeg is installed.",
+        discussion: "Frames: at --at-voltages-v, else every --every events or --count frames, else at the scenario's acquisition.imaging_stops_events, else imaging.sequence_every_events / imaging.sequence_frames.")
     @Argument(help: "Run directory written by `aptwin run`.") var runDir: String
     @Option(help: "A frame every N events (default: the scenario's imaging.sequence_every_events).") var every: Int?
     @Option(help: "Number of frames spread evenly over the run (default: imaging.sequence_frames).") var count: Int?
+    @Option(help: "Frames where the standing voltage first reaches these values, V, comma-separated (e.g. 4000,4500,5010).") var atVoltagesV: String?
     @Option(help: "Output directory (default: RUN_DIR/tem_sequence).") var output: String?
     @Option(help: "Worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -50,7 +52,11 @@ struct TEMSequenceCommand: ParsableCommand {
         try reportingErrors {
             let run = try RunDirectory(URL(fileURLWithPath: runDir))
             let out = URL(fileURLWithPath: output ?? URL(fileURLWithPath: runDir).appendingPathComponent("tem_sequence").path)
-            let recs = try TEMSequence.write(run: run, output: out, every: every, count: count, threads: threads)
+            let volts = try (atVoltagesV ?? "").split(separator: ",").map { t -> Double in
+                guard let v = Double(t.trimmingCharacters(in: .whitespaces)), v > 0 else { throw CLIError("--at-voltages-v: '\(t)' is not a positive voltage") }
+                return v
+            }
+            let recs = try TEMSequence.write(run: run, output: out, every: every, count: count, atVoltagesV: volts, threads: threads)
             print("wrote \(recs.count) frames to \(out.path)")
             for r in recs {
                 let meas = r.measured.map { String(format: "measured R %.2f nm", $0.apexRadiusNM) } ?? "not measured"

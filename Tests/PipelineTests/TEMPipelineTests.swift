@@ -77,8 +77,8 @@ final class TEMPipelineTests: XCTestCase {
         seed: 2
         specimen: {apex_radius_nm: 12, shank_half_angle_deg: 5, length_nm: 40}
         instrument: {flight_path_mm: 100, detector_diameter_mm: 80}
-        acquisition: {max_events: 30000, max_depth_nm: 6}
-        imaging: {width_px: 240, height_px: 150, tem_frames: false, sequence_frames: 3}
+        acquisition: {max_events: 30000, max_depth_nm: 6, imaging_stops_events: [0, 9000, 18000]}
+        imaging: {width_px: 240, height_px: 150, tem_frames: false, sequence_frames: 5}
         """
         let s = try ResolvedScenario.parse(yaml: yaml, file: "seq.yaml")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aptwin-seq-\(getpid())")
@@ -88,7 +88,7 @@ final class TEMPipelineTests: XCTestCase {
         let run = try RunDirectory(dir)
         let out = dir.appendingPathComponent("tem_sequence")
         let recs = try TEMSequence.write(run: run, output: out, threads: 2, progress: ProgressReporter(enabled: false))
-        XCTAssertEqual(recs.count, 3)
+        XCTAssertEqual(recs.map(\.eventIndex), [0, 9000, 18000], "frames at the acquisition program's imaging stops")
         for f in ["frames/frame_0000.png", "frames/frame_0002.png", "previews/frame_0001.png", "contact_sheet.png", "frames.csv"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), f)
         }
@@ -98,6 +98,15 @@ final class TEMPipelineTests: XCTestCase {
             XCTAssertEqual(m.apexRadiusNM, truth, accuracy: 1.0, "frame \(r.index)")
             XCTAssertNotNil(r.fieldEstimateVPerNM)
         }
+        // Frames at voltages: the first event at which V_DC reaches each value; unreachable voltages are an error.
+        let v = run.eventVDCV
+        let target = Double(v[v.count / 2])
+        let at = TEMSequence.frameEvents(atVoltagesV: [target, 1e6], vDCV: v)
+        XCTAssertEqual(at.missed, [1e6])
+        XCTAssertGreaterThanOrEqual(Double(v[at.events[0] - 1]), target)
+        XCTAssertTrue(v[..<(at.events[0] - 1)].allSatisfy { Double($0) < target })
+        XCTAssertThrowsError(try TEMSequence.write(run: run, output: dir.appendingPathComponent("never"), atVoltagesV: [1e6], threads: 1))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("never").path))
     }
 }
 
