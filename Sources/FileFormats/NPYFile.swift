@@ -77,15 +77,9 @@ public enum NPYFile {
     /// Reads an array of element type `T` with its shape (`[]` for a 0-d scalar).
     public static func readShaped<T: NPYScalar>(_ type: T.Type, from url: URL) throws -> (values: [T], shape: [Int]) {
         let file = try InputFile(url)
-        let prefixLen = min(file.size, 12)
-        var prefix = [UInt8](repeating: 0, count: prefixLen)
-        _ = try prefix.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
-        let (hlenSize, hlen) = try parsePrefix(prefix, fileSize: file.size, name: file.name)
-        let headerStart = 8 + hlenSize
-        var headerBytes = [UInt8](repeating: 0, count: hlen)
-        try headerBytes.withUnsafeMutableBytes { try file.readExactly(into: $0, at: headerStart) }
+        let (headerBytes, headerStart) = try readHeaderBytes(file)
         let h = try parseHeader(headerBytes, as: T.self, name: file.name, offset: headerStart)
-        let dataStart = headerStart + hlen
+        let dataStart = headerStart + headerBytes.count
         try checkDataSize(fileSize: file.size, dataStart: dataStart, byteCount: h.byteCount, name: file.name)
         let values = try [T](unsafeUninitializedCapacity: h.count) { buf, initialized in
             try file.readExactly(into: UnsafeMutableRawBufferPointer(buf), at: dataStart)
@@ -190,24 +184,30 @@ public enum NPYFile {
     /// The dtype string and shape of a `.npy` file, read from its header only (for `aptwin info`).
     public static func describe(_ url: URL) throws -> (descr: String, shape: [Int], fortranOrder: Bool) {
         let file = try InputFile(url)
-        var prefix = [UInt8](repeating: 0, count: min(file.size, 12))
-        _ = try prefix.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
-        let (hlenSize, hlen) = try parsePrefix(prefix, fileSize: file.size, name: file.name)
-        var headerBytes = [UInt8](repeating: 0, count: hlen)
-        try headerBytes.withUnsafeMutableBytes { try file.readExactly(into: $0, at: 8 + hlenSize) }
+        let (headerBytes, headerStart) = try readHeaderBytes(file)
         guard let text = String(validating: headerBytes, as: UTF8.self) else {
-            throw TwinError.invalidInput("\(file.name): header at byte offset \(8 + hlenSize) is not text")
+            throw TwinError.invalidInput("\(file.name): header at byte offset \(headerStart) is not text")
         }
-        var lexer = PyLiteralLexer(text: text, name: file.name, offset: 8 + hlenSize)
+        var lexer = PyLiteralLexer(text: text, name: file.name, offset: headerStart)
         let dict = try lexer.parseDict()
         guard case .string(let descr)? = dict["descr"], case .bool(let fortran)? = dict["fortran_order"],
               case .tuple(let shape)? = dict["shape"] else {
-            throw TwinError.invalidInput("\(file.name): header at byte offset \(8 + hlenSize) lacks descr, fortran_order or shape")
+            throw TwinError.invalidInput("\(file.name): header at byte offset \(headerStart) lacks descr, fortran_order or shape")
         }
         return (descr, shape, fortran)
     }
 
     // MARK: header reading
+
+    /// Validates the magic and version and reads the header dictionary's bytes; returns them with their offset.
+    private static func readHeaderBytes(_ file: borrowing InputFile) throws -> (bytes: [UInt8], offset: Int) {
+        var prefix = [UInt8](repeating: 0, count: min(file.size, 12))
+        _ = try prefix.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
+        let (hlenSize, hlen) = try parsePrefix(prefix, fileSize: file.size, name: file.name)
+        var headerBytes = [UInt8](repeating: 0, count: hlen)
+        try headerBytes.withUnsafeMutableBytes { try file.readExactly(into: $0, at: 8 + hlenSize) }
+        return (headerBytes, 8 + hlenSize)
+    }
 
     private struct Header { var count: Int; var shape: [Int]; var byteCount: Int; var swap: Bool }
 
