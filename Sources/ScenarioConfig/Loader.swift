@@ -89,9 +89,6 @@ public struct ResolvedScenario: Sendable {
     /// Parses and validates YAML text. `file` names the source in messages.
     public static func parse(yaml: String, file: String) throws -> ResolvedScenario {
         var errors: [ScenarioError] = []
-        func err(_ line: Int?, _ path: String, _ msg: String) {
-            errors.append(ScenarioError(file: file, line: line, keyPath: path, message: msg))
-        }
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch let e as YamlError {
             if case .duplicatedKeysInMapping(let dups, _) = e {

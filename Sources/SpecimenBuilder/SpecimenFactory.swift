@@ -186,14 +186,14 @@ public enum SpecimenFactory {
         let sigma = spec.staticDisplacementNM
         let offs = offsets
         // Pass 2: fill.
-        try atoms.id.withUnsafeMutableBufferPointer { idB in
-        try atoms.elementZ.withUnsafeMutableBufferPointer { zB in
-        try atoms.massNumber.withUnsafeMutableBufferPointer { aB in
-        try atoms.xNM.withUnsafeMutableBufferPointer { xB in
-        try atoms.yNM.withUnsafeMutableBufferPointer { yB in
-        try atoms.zNM.withUnsafeMutableBufferPointer { zzB in
-        try atoms.grain.withUnsafeMutableBufferPointer { gB in
-        try atoms.phase.withUnsafeMutableBufferPointer { phB in
+        atoms.id.withUnsafeMutableBufferPointer { idB in
+        atoms.elementZ.withUnsafeMutableBufferPointer { zB in
+        atoms.massNumber.withUnsafeMutableBufferPointer { aB in
+        atoms.xNM.withUnsafeMutableBufferPointer { xB in
+        atoms.yNM.withUnsafeMutableBufferPointer { yB in
+        atoms.zNM.withUnsafeMutableBufferPointer { zzB in
+        atoms.grain.withUnsafeMutableBufferPointer { gB in
+        atoms.phase.withUnsafeMutableBufferPointer { phB in
             let cols = Columns(id: idB, z: zB, a: aB, x: xB, y: yB, zz: zzB, g: gB, ph: phB)
             ParallelChunks.forEach(count: unitList.count, chunkSize: 1, threads: threads) { c, r in
                 let u = unitList[r.lowerBound]
