@@ -2,14 +2,6 @@ import Foundation
 import MaterialsData
 import TwinCore
 
-/// Physical constants (CODATA 2018, exact where SI defines them).
-public enum PhysicalConstants {
-    /// Elementary charge, C.
-    public static let elementaryChargeC = 1.602176634e-19
-    /// Unified atomic mass unit (dalton), kg.
-    public static let daltonKG = 1.66053906660e-27
-}
-
 /// The detector and flight geometry.
 public struct DetectorParameters: Sendable {
     public var flightPathMM: Double = 470

@@ -16,7 +16,7 @@ public struct TOFCalibration: Sendable, Equatable, Codable {
     /// Mass-to-charge ratio in Da for one ion.
     @inlinable
     public func massToChargeDa(tofNS: Double, vDCV: Double, vPulseV: Double, detectorXMM: Double, detectorYMM: Double) -> Double {
-        let e = 1.602176634e-19, da = 1.66053906660e-27
+        let e = PhysicalConstants.elementaryChargeC, da = PhysicalConstants.daltonKG
         let lM = (flightPathMM * flightPathMM + detectorXMM * detectorXMM + detectorYMM * detectorYMM).squareRoot() * 1e-3
         let t = (tofNS - t0NS) * 1e-9
         let v = alpha * (vDCV + beta * vPulseV)
