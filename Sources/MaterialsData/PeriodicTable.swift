@@ -75,6 +75,9 @@ public enum PeriodicTable {
         zBySymbol[symbol].flatMap { element(z: $0) }
     }
 
+    /// The symbol of element `z` ("Fe"), or "Z<z>" for an atomic number outside the table (for labels and reports).
+    public static func symbol(z: Int) -> String { element(z: z)?.symbol ?? "Z\(z)" }
+
     /// Atomic mass in daltons of the naturally occurring isotope (`z`, `massNumber`), or nil if that isotope
     /// is not in the table (unknown element or not naturally occurring).
     public static func isotopeMassDa(z: Int, massNumber: Int) -> Double? {

@@ -92,7 +92,7 @@ enum Plots {
         }
         s += "<path d=\"\(path)\" stroke=\"#1f4e9c\" stroke-width=\"1\" fill=\"none\"/>\n"
         for p in peaks {
-            let label = p.candidates.map { "\($0.massNumber)\(symbolOf($0.z))\(String(repeating: "+", count: $0.charge))" }.joined(separator: "/")
+            let label = p.candidates.map { "\($0.massNumber)\(PeriodicTable.symbol(z: $0.z))\(String(repeating: "+", count: $0.charge))" }.joined(separator: "/")
             s += "<text x=\"\(fmt(X(p.mnDa)))\" y=\"\(fmt(Y(Double(p.counts)) - 6))\" text-anchor=\"middle\" font-size=\"9\" fill=\"#a00\">\(xmlEscape(label))</text>\n"
         }
         s += "</svg>\n"
@@ -104,5 +104,3 @@ enum Plots {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }
-
-func symbolOf(_ z: Int) -> String { PeriodicTable.element(z: z)?.symbol ?? "Z\(z)" }

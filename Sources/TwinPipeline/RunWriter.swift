@@ -167,9 +167,9 @@ public enum ScenarioRunner {
         var evapComp: [Int: Int] = [:]
         for id in r.evaporation.events.atomID { evapComp[Int(r.atoms.elementZ[Int(id)]), default: 0] += 1 }
         let nEv = Double(max(1, r.evaporation.events.count))
-        for (z, n) in evapComp { truthComp[symbolOf(z)] = Double(n) / nEv }
+        for (z, n) in evapComp { truthComp[PeriodicTable.symbol(z: z)] = Double(n) / nEv }
         var ranged: [String: Any] = [:]
-        for c in r.ranging.composition { ranged[symbolOf(c.z)] = ["fraction": c.fraction, "sigma": c.sigma, "ci95": [c.lower95, c.upper95]] }
+        for c in r.ranging.composition { ranged[PeriodicTable.symbol(z: c.z)] = ["fraction": c.fraction, "sigma": c.sigma, "ci95": [c.lower95, c.upper95]] }
         let ev = r.evaporation
         let manifest: [String: Any] = [
             "aptwin_version": packageVersion,

@@ -106,7 +106,7 @@ public enum SpecimenOutput {
         for p in b.atoms.phase { phCount[Int(p)] += 1 }
         for g in b.atoms.grain { gCount[g, default: 0] += 1 }
         var byElement: [String: Int] = [:], byPhase: [String: Int] = [:], byGrain: [String: Int] = [:]
-        for z in 0..<256 where zCount[z] > 0 { byElement[symbolOf(z)] = zCount[z] }
+        for z in 0..<256 where zCount[z] > 0 { byElement[PeriodicTable.symbol(z: z)] = zCount[z] }
         for p in 0..<256 where phCount[p] > 0 { byPhase[PhaseLabel(rawValue: UInt8(p)).map { "\($0)" } ?? "\(p)"] = phCount[p] }
         for (g, c) in gCount { byGrain["\(g)"] = c }
         let g = request.spec.geometry

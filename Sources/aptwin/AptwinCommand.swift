@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MaterialsData
 import ScenarioConfig
 import TwinCore
 import TwinPipeline
@@ -44,7 +45,7 @@ struct Run: ParsableCommand {
             print("run directory: \(summary.directory.path)")
             print("atoms \(r.atoms.count), events \(r.evaporation.events.count) (stop: \(r.evaporation.stopReason.rawValue)), detected \(r.acquisition.count)")
             for c in r.ranging.composition {
-                print(String(format: "ranged %@: %.4f ± %.4f", symbolOfZ(c.z), c.fraction, c.sigma))
+                print(String(format: "ranged %@: %.4f ± %.4f", PeriodicTable.symbol(z: c.z), c.fraction, c.sigma))
             }
             for t in r.timings { print(String(format: "%-16@ wall %7.2f s  cpu %7.2f s", t.stage as NSString, t.wallS, t.cpuS)) }
         }

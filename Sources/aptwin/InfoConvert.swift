@@ -4,7 +4,6 @@ import Foundation
 import MaterialsData
 import TwinCore
 
-func symbolOfZ(_ z: Int) -> String { PeriodicTable.element(z: z)?.symbol ?? "Z\(z)" }
 
 /// Reads an ion file (POS or EPOS) by extension.
 func readAcquisition(_ path: String, voltageUnit: EPOSVoltageUnit) throws -> (APTFormat, Acquisition) {

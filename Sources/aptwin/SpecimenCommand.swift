@@ -22,7 +22,7 @@ struct Specimen: ParsableCommand {
             print("specimen directory: \(dir.path)")
             var byZ: [Int: Int] = [:]
             for z in built.atoms.elementZ { byZ[Int(z), default: 0] += 1 }
-            let comp = byZ.keys.sorted().map { String(format: "%@ %.4f", symbolOfZ($0), Double(byZ[$0]!) / Double(built.atoms.count)) }
+            let comp = byZ.keys.sorted().map { String(format: "%@ %.4f", PeriodicTable.symbol(z: $0), Double(byZ[$0]!) / Double(built.atoms.count)) }
             print("atoms \(built.atoms.count) (\(comp.joined(separator: ", "))), grains \(Set(built.atoms.grain).count), precipitates \(built.precipitates.count), removed at boundaries \(built.removedAtBoundaries)")
             for t in timings { print(String(format: "%-14@ wall %7.2f s  cpu %7.2f s", t.stage as NSString, t.wallS, t.cpuS)) }
         }
