@@ -148,12 +148,7 @@ public enum ScenarioRunner {
 
     static func writeManifest(_ r: SimulationResult, scenario: ResolvedScenario, files: [String], extraTimings: [StageTiming],
                               threads: Int, into dir: URL) throws {
-        var fileEntries: [[String: Any]] = []
-        for f in files {
-            let u = dir.appendingPathComponent(f)
-            let size = (try FileManager.default.attributesOfItem(atPath: u.path)[.size] as? NSNumber)?.intValue ?? 0
-            fileEntries.append(["path": f, "bytes": size, "sha256": try SHA256.hex(fileAt: u)])
-        }
+        let fileEntries = try manifestEntries(files, in: dir)
         var counts: [String: Int] = ["atoms": r.atoms.count, "events": r.evaporation.events.count, "detected": 0,
                                      "not_registered": 0, "outside_detector": 0]
         for f in r.detection.fate {
@@ -197,6 +192,15 @@ public enum ScenarioRunner {
         ]
         let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(data, to: dir.appendingPathComponent("manifest.json"))
+    }
+
+    /// Manifest rows for written files: relative path, size in bytes and SHA-256.
+    static func manifestEntries(_ files: [String], in dir: URL) throws -> [[String: Any]] {
+        try files.map { f in
+            let u = dir.appendingPathComponent(f)
+            let size = (try FileManager.default.attributesOfItem(atPath: u.path)[.size] as? NSNumber)?.intValue ?? 0
+            return ["path": f, "bytes": size, "sha256": try SHA256.hex(fileAt: u)]
+        }
     }
 
     /// The git commit of the working directory's checkout, or "unknown".

@@ -95,12 +95,7 @@ public enum SpecimenOutput {
 
     static func writeSummary(_ b: BuiltSpecimen, request: SpecimenRequest, scenario: ResolvedScenario, files: [String],
                              timings: [StageTiming], into dir: URL) throws {
-        var entries: [[String: Any]] = []
-        for f in files {
-            let u = dir.appendingPathComponent(f)
-            let size = (try FileManager.default.attributesOfItem(atPath: u.path)[.size] as? NSNumber)?.intValue ?? 0
-            entries.append(["path": f, "bytes": size, "sha256": try SHA256.hex(fileAt: u)])
-        }
+        let entries = try ScenarioRunner.manifestEntries(files, in: dir)
         var zCount = [Int](repeating: 0, count: 256), phCount = [Int](repeating: 0, count: 256), gCount: [Int32: Int] = [:]
         for z in b.atoms.elementZ { zCount[Int(z)] += 1 }
         for p in b.atoms.phase { phCount[Int(p)] += 1 }
