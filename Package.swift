@@ -5,7 +5,7 @@
 //   TEMImaging beside them, Analysis, FileFormats and ScenarioConfig at the edges, TwinPipeline wires the stages, `aptwin` is the CLI on top.
 import PackageDescription
 
-let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "AtomProbeTwin",
@@ -55,7 +55,14 @@ let package = Package(
         .testTarget(name: "ScenarioConfigTests", dependencies: ["ScenarioConfig"]),
         .testTarget(name: "GSLKitTests", dependencies: ["GSLKit"]),
         .testTarget(name: "SpecimenBuilderTests", dependencies: ["SpecimenBuilder", "TwinCore", "MaterialsData", "Analysis"]),
+        .testTarget(name: "FieldEvaporationTests", dependencies: ["FieldEvaporation", "TwinCore", "MaterialsData", "SpecimenBuilder"]),
         .testTarget(name: "TEMImagingTests", dependencies: ["TEMImaging", "TwinCore"]),
         .testTarget(name: "PipelineTests", dependencies: ["TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder", "Analysis", "TEMImaging"]),
     ]
 )
+
+// Release builds of the library and executable code: no overflow, bounds or exclusivity checks in the hot loops
+// (the checks stay in debug builds and tests built in debug).
+for target in package.targets where target.type == .regular || target.type == .executable {
+    target.swiftSettings = (target.swiftSettings ?? []) + release
+}

@@ -22,6 +22,23 @@ struct IndexedMaxHeap {
         return sa > sb || (sa == sb && a < b)
     }
 
+    /// Atoms whose score is at least `threshold` (at most `limit` of them), found by a pruned depth-first walk
+    /// (a child never scores above its parent), in walk order.
+    func atoms(withScoreAtLeast threshold: Double, limit: Int) -> [Int] {
+        var out: [Int] = []
+        guard !items.isEmpty else { return out }
+        var stack = [0]
+        while let k = stack.popLast(), out.count < limit {
+            let a = Int(items[k])
+            if score[a] < threshold { continue }
+            out.append(a)
+            let l = 2 * k + 1
+            if l + 1 < items.count { stack.append(l + 1) }
+            if l < items.count { stack.append(l) }
+        }
+        return out
+    }
+
     /// Inserts `atom` or updates its score.
     mutating func set(_ atom: Int, score s: Double) {
         let old = score[atom]

@@ -16,9 +16,12 @@ public struct PipelineConfig: Sendable {
     public var geometry: NeedleGeometry { specimen.spec.geometry }
     public var lattice: CrystalLattice { specimen.spec.lattice }
     public var composition: [CompositionEntry] { specimen.spec.composition }
-    public var evaporation: BaselineEvaporationParameters
+    public var evaporation: EvaporationEngineParameters
     public var detector: DetectorParameters
+    /// Reconstruction parameters; k_f and ξ are replaced by the run's computed means unless the scenario gives them.
     public var reconstruction: ReconstructionParameters
+    public var reconstructionKfGiven: Bool
+    public var reconstructionXiGiven: Bool
     public var pulseFrequencyHz: Double
     public var temperatureK: Double
     public var eposVoltageUnitKV: Bool
@@ -38,11 +41,30 @@ public struct PipelineConfig: Sendable {
         let crystal = specimen.spec.lattice
         let composition = specimen.spec.composition
         let shell = crystal.coordinationShell
-        var ev = BaselineEvaporationParameters(coordinationCutoffNM: shell.cutoffNM, bulkCoordination: shell.bulkCoordination,
-                                               numberDensityPerNM3: crystal.numberDensityPerNM3)
-        ev.fieldFactorKf = s.double("evaporation.field_factor_kf") ?? 3.3
-        ev.curvatureProbeRadiusNM = s.double("evaporation.curvature_probe_radius_nm") ?? 1.2
-        ev.coordinationWeight = s.double("evaporation.coordination_weight") ?? 0.5
+        var ev = EvaporationEngineParameters(coordinationCutoffNM: shell.cutoffNM, bulkCoordination: shell.bulkCoordination,
+                                             numberDensityPerNM3: crystal.numberDensityPerNM3,
+                                             shankHalfAngleDeg: specimen.spec.geometry.shankHalfAngleDeg,
+                                             initialApexRadiusNM: specimen.spec.geometry.apexCurvatureRadiusNM)
+        ev.mode = EvaporationMode(rawValue: s.string("evaporation.model") ?? "pulsed") ?? .pulsed
+        ev.barrierQ0EV = s.double("evaporation.barrier_q0_ev") ?? 2.0
+        ev.attemptFrequencyHz = s.double("evaporation.attempt_frequency_hz") ?? 1e13
+        ev.fieldBondMixing = s.double("evaporation.field_bond_mixing") ?? 0.5
+        ev.pulseFWHMNS = s.double("evaporation.pulse_fwhm_ns") ?? 2.0
+        ev.openingAngle = s.double("evaporation.tree_opening_angle") ?? 0.5
+        ev.refreshFraction = s.double("evaporation.refresh_fraction") ?? 0.02
+        ev.nearRadiusNM = s.double("evaporation.near_radius_nm") ?? 1.2
+        ev.normalRadiusNM = s.double("evaporation.normal_radius_nm") ?? 0.75
+        ev.localRadiusNM = min(ev.nearRadiusNM, 0.9)
+        if case .intList(let l)? = s["evaporation.snapshot_events"] { ev.snapshotAtEvents = l }
+        var env = NeedleEnvironment()
+        env.counterElectrodeDistanceMM = s.double("field.counter_electrode_distance_mm") ?? 5
+        env.poleGapMM = s.double("field.pole_piece_gap_mm") ?? 5
+        env.postRadiusUM = s.double("field.post_radius_um") ?? 50
+        env.postLengthMM = s.double("field.post_length_mm") ?? 3
+        env.flightPathMM = s.double("instrument.flight_path_mm") ?? 470
+        ev.environment = env
+        ev.temperatureK = s.double("instrument.temperature_k") ?? 78
+        ev.pulseFrequencyHz = s.double("instrument.pulse_frequency_hz") ?? 20000
         ev.maxEvents = s.int("acquisition.max_events") ?? 100_000
         ev.maxDepthNM = s.double("acquisition.max_depth_nm") ?? 20
         ev.maxDCV = s.double("instrument.holder_max_dc_v") ?? 8000
@@ -54,9 +76,10 @@ public struct PipelineConfig: Sendable {
         det.efficiency = s.double("instrument.detection_efficiency") ?? 0.5
         det.positionResolutionMM = s.double("instrument.detector_position_resolution_mm") ?? 0.1
         det.timingResolutionNS = s.double("instrument.detector_timing_resolution_ns") ?? 0.1
-        det.imageCompression = s.double("evaporation.image_compression") ?? 1.6
         detector = det
-        ev.evaporationProbabilityPerPulse = min(1, (s.double("acquisition.target_detection_rate") ?? 0.01) / det.efficiency)
+        ev.targetDetectionRate = s.double("acquisition.target_detection_rate") ?? 0.01
+        ev.detectionEfficiency = det.efficiency
+        ev.detectorHalfAngleRad = atan(det.diameterMM / 2 / det.flightPathMM)
         evaporation = ev
         // Composition-weighted evaporation field (reconstruction default).
         var fSum = 0.0
@@ -67,11 +90,13 @@ public struct PipelineConfig: Sendable {
             fSum += c.fraction * e.evaporationFieldVPerNM
         }
         reconstruction = ReconstructionParameters(
-            fieldFactorKf: s.double("reconstruction.field_factor_kf") ?? ev.fieldFactorKf,
-            imageCompression: s.double("reconstruction.image_compression") ?? det.imageCompression,
+            fieldFactorKf: s.double("reconstruction.field_factor_kf") ?? 5,
+            imageCompression: s.double("reconstruction.image_compression") ?? 1.6,
             evaporationFieldVPerNM: s.double("reconstruction.evaporation_field_v_per_nm") ?? fSum,
             atomicVolumeNM3: s.double("reconstruction.atomic_volume_nm3") ?? crystal.atomicVolumeNM3,
             detectionEfficiency: det.efficiency, flightPathMM: det.flightPathMM, detectorDiameterMM: det.diameterMM)
+        reconstructionKfGiven = s.double("reconstruction.field_factor_kf") != nil
+        reconstructionXiGiven = s.double("reconstruction.image_compression") != nil
         pulseFrequencyHz = s.double("instrument.pulse_frequency_hz") ?? 20000
         temperatureK = s.double("instrument.temperature_k") ?? 78
         eposVoltageUnitKV = s.string("outputs.epos_voltage_unit") == "kv"

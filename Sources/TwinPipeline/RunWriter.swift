@@ -112,8 +112,16 @@ public enum ScenarioRunner {
         try NPYFile.write(e.launchXNM, to: url("events/launch_x_nm.npy"))
         try NPYFile.write(e.launchYNM, to: url("events/launch_y_nm.npy"))
         try NPYFile.write(e.launchZNM, to: url("events/launch_z_nm.npy"))
-        try NPYFile.write(r.evaporation.localRadiusNM, to: url("events/local_radius_nm.npy"))
         try NPYFile.write(r.evaporation.apexRadiusNM, to: url("events/apex_radius_nm.npy"))
+        try NPYFile.write(r.evaporation.fieldFactorKf, to: url("events/field_factor_kf.npy"))
+        try AtomicFile.write(Data(EvaporationReport.timeSeriesCSV(r.evaporation).utf8), to: url("evaporation/time_series.csv"))
+        for snap in r.evaporation.snapshots {
+            let base = String(format: "evaporation/surface_%09d_", snap.eventIndex)
+            try NPYFile.write(snap.atomID, to: url(base + "atom_id.npy"))
+            try NPYFile.write(snap.xNM, to: url(base + "x_nm.npy")); try NPYFile.write(snap.yNM, to: url(base + "y_nm.npy"))
+            try NPYFile.write(snap.zNM, to: url(base + "z_nm.npy"))
+            try NPYFile.write(snap.fieldVPerNM, to: url(base + "field_v_per_nm.npy"))
+        }
         try NPYFile.write(r.detection.fate.map(\.rawValue), to: url("events/fate.npy"))
         // Spectrum, ranges, reconstruction.
         try RRNGFile.write(r.ranging.table, to: url("spectrum/ranges.rrng"))

@@ -13,6 +13,8 @@ public struct RunDirectory: Sendable {
     public var atoms: TruthAtoms
     public var eventAtomIDs: [UInt32]
     public var eventVDCV: [Float]
+    /// The field solver's k_f at each event (empty for runs written before it existed).
+    public var eventKf: [Float]
 
     public init(_ url: URL) throws {
         self.url = url
@@ -43,6 +45,8 @@ public struct RunDirectory: Sendable {
         atoms = a
         eventAtomIDs = try col(UInt32.self, "events/atom_id.npy")
         eventVDCV = try col(Float.self, "events/v_dc_v.npy")
+        let kfURL = url.appendingPathComponent("events/field_factor_kf.npy")
+        eventKf = FileManager.default.fileExists(atPath: kfURL.path) ? try NPYFile.read(Float.self, from: kfURL) : []
         guard eventVDCV.count == eventAtomIDs.count else {
             throw TwinError.inconsistent("\(url.path)/events: v_dc_v.npy has \(eventVDCV.count) rows, atom_id.npy has \(eventAtomIDs.count)")
         }
@@ -146,7 +150,8 @@ public enum TEMSequence {
                     let m = try TipShapeMeasurement.measure(pixels: f.frame.counts.map(Float.init), width: f.frame.width,
                                                             height: f.frame.height, pixelNM: settings.microscope.pixelNM, options: options)
                     rec.measured = m
-                    if v > 0 { rec.fieldEstimateVPerNM = v / (c.evaporation.fieldFactorKf * m.apexRadiusNM) }
+                    let kf = run.eventKf.isEmpty ? 5.0 : Double(run.eventKf[max(0, min(ev, run.eventKf.count) - 1)])
+                    if v > 0 { rec.fieldEstimateVPerNM = v / (kf * m.apexRadiusNM) }
                 } catch {
                     rec.measurementError = "\(error)"
                 }

@@ -14,7 +14,7 @@ public enum TEMSnapshot {
             var p = config.evaporation
             p.maxEvents = n
             p.maxDepthNM = 1e9
-            let run = try BaselineEvaporation(parameters: p).run(atoms: atoms, seed: config.seed, threads: threads)
+            let run = try FieldEvaporationEngine(parameters: p).run(atoms: atoms, seed: config.seed, threads: threads)
             for id in run.events.atomID { alive[Int(id)] = false }
             voltage = Double(run.events.vDCV.last ?? 0)
             if run.events.count < n {

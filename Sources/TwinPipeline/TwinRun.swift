@@ -30,11 +30,17 @@ public enum TwinSimulation {
         let (built, t1) = try measure("specimen") { try config.specimen.build(seed: config.seed, threads: threads) }
         let atoms = built.atoms
         timings.append(t1)
-        let engine = BaselineEvaporation(parameters: config.evaporation)
+        let engine = FieldEvaporationEngine(parameters: config.evaporation)
         let (evap, t2) = try measure("evaporation") {
             try engine.run(atoms: atoms, seed: config.seed, threads: threads, progress: progress)
         }
         timings.append(t2)
+        // The field solver's k_f and ξ (means over the run) drive the optics and, unless given, the reconstruction.
+        let (meanKf, meanXi) = evap.meanFieldFactorAndCompression
+        var config = config
+        config.detector.imageCompression = meanXi
+        if !config.reconstructionKfGiven { config.reconstruction.fieldFactorKf = meanKf }
+        if !config.reconstructionXiGiven { config.reconstruction.imageCompression = meanXi }
         let optics = PointProjectionOptics(detector: config.detector)
         let (det, t3) = measure("optics_detector") { optics.fly(events: evap.events, atoms: atoms, seed: config.seed, threads: threads) }
         timings.append(t3)

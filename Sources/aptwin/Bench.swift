@@ -15,6 +15,10 @@ struct Bench: ParsableCommand {
     @Argument(help: "Stage to benchmark (formats, specimen, evaporation, pipeline); all when omitted.") var stage: String?
     @Flag(help: "Print JSON only.") var json = false
     @Option(help: "Worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "evaporation: also the 10⁷-atom needle, 10⁶ events (about half an hour).") var large = false
+    @Flag(name: .customLong("with-aptrajectories"),
+          help: "evaporation: also run the PyPI package aptrajectories on the small tip (needs network; Validation/aptrajectories/run.sh).")
+    var withAptrajectories = false
 
     static let stages = ["formats", "specimen", "evaporation", "tem", "pipeline"]
 
@@ -151,17 +155,86 @@ struct Bench: ParsableCommand {
         return out
     }
 
-    func benchEvaporation() throws -> [[String: Any]] {
-        let spec = try needle(atoms: 4e5, radiusNM: 10)
+    /// A W bcc needle, ⟨110⟩ along the axis, with about `atoms` atoms, and engine parameters for it.
+    func tungstenNeedle(atoms target: Double, radiusNM r: Double, shankDeg: Double = 10) throws -> (TruthAtoms, EvaporationEngineParameters) {
+        let lattice = try CrystalLattice(kind: .bcc, aNM: 0.3165)
+        var lo = r * 1.01, hi = 5000.0
+        for _ in 0..<50 {
+            let mid = (lo + hi) / 2
+            let v = try NeedleGeometry(apexRadiusNM: r, shankHalfAngleDeg: shankDeg, lengthNM: mid).volumeNM3
+            if v * lattice.numberDensityPerNM3 < target { lo = mid } else { hi = mid }
+        }
+        let g = try NeedleGeometry(apexRadiusNM: r, shankHalfAngleDeg: shankDeg, lengthNM: (lo + hi) / 2)
+        let spec = SpecimenSpec(geometry: g, lattice: lattice, composition: [CompositionEntry(z: 74, fraction: 1)],
+                                orientation: try Rotation3(crystalDirectionAlongSpecimenZ: SIMD3(1, 1, 0)))
         let atoms = try SpecimenFactory.build(spec, seed: 1, threads: threads).atoms
-        let shell = spec.lattice.coordinationShell
-        var p = BaselineEvaporationParameters(coordinationCutoffNM: shell.cutoffNM, bulkCoordination: shell.bulkCoordination,
-                                              numberDensityPerNM3: spec.lattice.numberDensityPerNM3)
-        p.maxEvents = 50_000; p.maxDepthNM = 1000
-        let (run, t) = try measure("e") { try BaselineEvaporation(parameters: p).run(atoms: atoms, seed: 1, threads: threads) }
-        return [row("evaporation", "baseline_fecr_\(atoms.count)_atoms", t,
-                    ["events": run.events.count, "events_per_s": Double(run.events.count) / t.wallS,
-                     "note": "baseline model (includes the initial surface set-up)"])]
+        let shell = lattice.coordinationShell
+        var p = EvaporationEngineParameters(coordinationCutoffNM: shell.cutoffNM, bulkCoordination: shell.bulkCoordination,
+                                            numberDensityPerNM3: lattice.numberDensityPerNM3, shankHalfAngleDeg: shankDeg,
+                                            initialApexRadiusNM: r)
+        p.maxDepthNM = 1e9
+        return (atoms, p)
+    }
+
+    /// Events per second of the field-evaporation engine on W ⟨110⟩ needles: ~4 × 10⁴ atoms (R = 5 nm, the size
+    /// TAPSim ran at ~55 events/s here), 10⁶ and (with `--large`) 10⁷ atoms; deterministic and pulsed selection;
+    /// and, when `--with-aptrajectories` is given, the same small tip through the PyPI package aptrajectories.
+    func benchEvaporation() throws -> [[String: Any]] {
+        var out: [[String: Any]] = []
+        var cases: [(Double, Double, Int)] = [(4e4, 5, 20_000), (1e6, 15, 100_000)]
+        if large { cases.append((1e7, 30, 1_000_000)) }
+        for (target, r, events) in cases {
+            let (atoms, p0) = try tungstenNeedle(atoms: target, radiusNM: r)
+            for mode in [EvaporationMode.deterministic, .pulsed] {
+                var p = p0
+                p.mode = mode; p.maxEvents = events
+                let (run, t) = try measure("e") { try FieldEvaporationEngine(parameters: p).run(atoms: atoms, seed: 1, threads: threads) }
+                let loopWall = t.wallS - run.setupWallS
+                out.append(row("evaporation", "w110_\(mode.rawValue)_\(atoms.count)_atoms", t,
+                               ["atoms": atoms.count, "events": run.events.count,
+                                "surface_atoms": run.timeSeries.first?.surfaceAtoms ?? 0,
+                                "events_per_s": Double(run.events.count) / max(1e-9, loopWall),
+                                "events_per_s_including_setup": Double(run.events.count) / t.wallS,
+                                "setup_wall_s": run.setupWallS,
+                                "tapsim_events_per_s_reference": 55.0]))
+            }
+        }
+        if withAptrajectories {
+            let (atoms, _) = try tungstenNeedle(atoms: 4e4, radiusNM: 5)
+            out.append(try benchAptrajectories(atoms: atoms, ours: out.first))
+        }
+        return out
+    }
+
+    /// Runs Validation/aptrajectories/run.sh on the same tip and reports both rates and their ratio.
+    func benchAptrajectories(atoms: TruthAtoms, ours: [String: Any]?) throws -> [String: Any] {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aptwin-aptraj-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var csv = "x_nm,y_nm,z_nm\n"
+        for i in 0..<atoms.count { csv += "\(atoms.xNM[i]),\(atoms.yNM[i]),\(atoms.zNM[i])\n" }
+        let xyz = dir.appendingPathComponent("tip.csv")
+        try Data(csv.utf8).write(to: xyz)
+        let proc = Process()
+        proc.executableURL = URL(fileURLWithPath: "/bin/bash")
+        proc.arguments = ["Validation/aptrajectories/run.sh", "--xyz", xyz.path, "--events", "20", "--json"]
+        let pipe = Pipe()
+        proc.standardOutput = pipe
+        let t0 = Date()
+        try proc.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        proc.waitUntilExit()
+        let wall = Date().timeIntervalSince(t0)
+        guard proc.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            return row("evaporation", "aptrajectories_side_by_side", StageTiming(stage: "aptrajectories", wallS: wall, cpuS: 0),
+                       ["error": "Validation/aptrajectories/run.sh failed (exit \(proc.terminationStatus)); is PyPI reachable?"])
+        }
+        var metrics: [String: Any] = ["aptrajectories": json]
+        if let theirs = json["events_per_s"] as? Double, let mine = ours?["events_per_s"] as? Double, theirs > 0 {
+            metrics["ratio_aptwin_over_aptrajectories"] = mine / theirs
+        }
+        return row("evaporation", "aptrajectories_side_by_side", StageTiming(stage: "aptrajectories", wallS: wall, cpuS: 0), metrics)
     }
 
     /// A 2048 × 2048 frame (exit wave, CTF with envelopes, MTF, noise; projection excluded) and the projection of a
