@@ -56,6 +56,8 @@ let package = Package(
         .testTarget(name: "GSLKitTests", dependencies: ["GSLKit"]),
         .testTarget(name: "SpecimenBuilderTests", dependencies: ["SpecimenBuilder", "TwinCore", "MaterialsData", "Analysis"]),
         .testTarget(name: "TEMImagingTests", dependencies: ["TEMImaging", "TwinCore"]),
+        .testTarget(name: "IonOpticsTests", dependencies: ["IonOptics", "TwinCore", "MaterialsData"]),
+        .testTarget(name: "MassSpectrumTests", dependencies: ["MassSpectrum", "IonOptics", "TwinPipeline", "TwinCore", "MaterialsData", "FileFormats"]),
         .testTarget(name: "PipelineTests", dependencies: ["TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder", "Analysis", "TEMImaging"]),
     ]
 )
