@@ -46,7 +46,7 @@ let package = Package(
         ]),
         .executableTarget(name: "aptwin", dependencies: [
             "TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder",
-            "FieldEvaporation", "TEMImaging",
+            "FieldEvaporation", "TEMImaging", "IonOptics", "MassSpectrum",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -6,7 +6,7 @@ import TwinCore
 public struct CalibrationFit: Sendable {
     /// The fitted calibration (α, β as given).
     public var calibration: TOFCalibration
-    /// Peaks used: label, known m/n, mean fitted m/n of the ions in the peak window, ions.
+    /// Peaks used: label, known m/n, mean fitted m/n of the ions within ±0.08 % of the known value, ions near the peak.
     public var peaks: [(label: String, knownDa: Double, fittedDa: Double, ions: Int)]
     /// RMS of (fitted − known), Da.
     public var rmsResidualDa: Double
@@ -116,7 +116,7 @@ extension TOFCalibration {
             masses = (0..<n).map { i in massDa(cal, acq, i, hasP, hasD) }
             used = rows.map { r in
                 var sum = 0.0, k = 0
-                for m in masses where abs(m - r.known) <= 0.004 * r.known { sum += m; k += 1 }
+                for m in masses where abs(m - r.known) <= 0.0008 * r.known { sum += m; k += 1 }
                 return (r.label, r.known, k > 0 ? sum / Double(k) : .nan, r.ions)
             }
         }

@@ -1,3 +1,5 @@
+import FileFormats
+import Foundation
 import IonOptics
 @testable import MassSpectrum
 import MaterialsData
@@ -89,5 +91,30 @@ final class MassSpectrumTests: XCTestCase {
         let degraded50 = tem.fwhmDa / leap.fwhmDa, degraded10 = tem.fw10Da / leap.fw10Da
         print("TEM/LEAP width ratio: FWHM \(degraded50), FW10 \(degraded10)")
         XCTAssertGreaterThan(degraded10, degraded50, "TEM 10 % width should degrade more than its FWHM")
+    }
+
+    /// A pulsed TEM-geometry acquisition written as EPOS and APyT raw events reads back to the same spectrum
+    /// (files left in the temporary directory for CLI checks).
+    func testSimulatedAcquisitionThroughFiles() throws {
+        let acq = OpticsSpectrum.simulateFeCr(.temF200, ions: 6000, seed: 5, threads: 2)
+        var full = acq
+        full.xNM = [Float](repeating: 0, count: acq.count); full.yNM = full.xNM; full.zNM = full.xNM
+        full.massToChargeDa = try TOFCalibration(flightPathMM: 470).convert(acq)
+        let dir = FileManager.default.temporaryDirectory
+        let epos = dir.appendingPathComponent("aptwin-optics-sample.epos"), raw = dir.appendingPathComponent("aptwin-optics-sample.raw")
+        try EPOSFile.write(full, to: epos)
+        var pulse: UInt32 = 0
+        let events = (0..<acq.count).map { i -> RawEvent in
+            pulse += max(acq.pulsesSincePrevious[i], acq.multiplicity[i] == 0 ? 0 : 1)
+            return RawEvent(baseV: acq.vDCV[i], pulseV: acq.vPulseV[i], xMM: acq.detectorXMM[i], yMM: acq.detectorYMM[i], tofNS: acq.tofNS[i], pulse: pulse)
+        }
+        try RawEventFile.write(events, to: raw)
+        let back = RawEventFile.acquisition(try RawEventFile.read(raw))
+        XCTAssertEqual(back.tofNS, acq.tofNS)
+        XCTAssertEqual(back.multiplicity, acq.multiplicity)
+        let e2 = try EPOSFile.read(epos)
+        let fit1 = try TOFCalibration(flightPathMM: 470, beta: 0.7).fitted(to: e2, elementZ: 26)
+        let fit2 = try TOFCalibration(flightPathMM: 470, beta: 0.7).fitted(to: back, elementZ: 26)
+        XCTAssertEqual(fit1.calibration.t0NS, fit2.calibration.t0NS, accuracy: 1e-6)
     }
 }
