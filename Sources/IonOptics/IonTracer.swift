@@ -218,7 +218,7 @@ public struct IonTracer: Sendable {
                 reached = true
                 break
             }
-            if rho > extent && v.z <= 0 { break }   // turned back: never reaches the detector
+            if (rho > extent && v.z <= 0) || p.z < -s.detectorDistanceM { break }   // turned back: never reaches the detector
         }
         let straightStart = p
         // Phase 3: straight line.

@@ -68,6 +68,8 @@ struct Trace: ParsableCommand {
     @Option(help: "Detector distance from the apex, mm.") var detectorDistanceMm: Double = 470
     @Option(help: "Active detector diameter, mm.") var detectorDiameterMm: Double = 42
     @OptionGroup var lensOptions: LensOptions
+    @Option(help: "Also report these species for the same lens and voltage, e.g. Fe-54:2,Fe-56:2,Cr-52:2 (JSON key 'species': label, mn_da, deflection_deg, hit_x_mm, hits_detector).")
+    var species: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -102,7 +104,20 @@ struct Trace: ParsableCommand {
                                                             timeInPulseNS: peak, vDCV: voltageV, vPulseV: pulseV))
             let rHit = (t.hitXMM * t.hitXMM + t.hitYMM * t.hitYMM).squareRoot()
             func num(_ v: Double) -> Any { v.isFinite ? v : NSNull() }
-            let out: [String: Any] = [
+            var table: [LensReport.SpeciesDeflection] = []
+            if let species {
+                let list = try species.split(separator: ",").map { item -> (symbol: String, massNumber: Int, charge: Int) in
+                    let parts = item.split(separator: ":")
+                    guard parts.count == 2, let q = Int(parts[1]), (1...10).contains(q) else {
+                        throw CLIError("--species '\(item)': expected ELEMENT-A:CHARGE, e.g. Fe-56:2")
+                    }
+                    let iso = try parseIsotope(String(parts[0]), option: "species")
+                    return (iso.symbol, iso.a, q)
+                }
+                var onAxis = setup; onAxis.pulseShape = .none
+                table = try LensReport.species(list, setup: onAxis, voltageV: voltageV, detectorDiameterMM: detectorDiameterMm)
+            }
+            var out: [String: Any] = [
                 "ion": "\(iso.a)\(iso.symbol)\(charge)+", "mn_da": iso.massDa / Double(charge),
                 "hit_x_mm": num(t.hitXMM), "hit_y_mm": num(t.hitYMM), "deflection_deg": num(t.deflectionDeg),
                 "tof_ns": num(t.tofNS), "path_length_mm": num(t.pathLengthM * 1e3), "kinetic_energy_ev": num(t.kineticEnergyEV),
@@ -110,10 +125,19 @@ struct Trace: ParsableCommand {
                 "hits_detector": t.reachedDetectorPlane && rHit <= detectorDiameterMm / 2,
                 "rk_steps": t.rkSteps, "rk_rejected": t.rkRejected, "boris_steps": t.borisSteps,
             ]
+            if species != nil {
+                out["species"] = table.map { ["label": $0.label, "mn_da": $0.mnDa, "deflection_deg": num($0.deflectionDeg),
+                                              "hit_x_mm": num($0.hitXMM), "hit_y_mm": num($0.hitYMM), "tof_ns": num($0.tofNS),
+                                              "hits_detector": $0.hitsDetector] as [String: Any] }
+            }
             if json {
                 let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             } else {
+                for r in table {
+                    print(String(format: "  %-8@ m/n %8.4f Da  deflection %7.3f°  hit x %8.2f mm  %@", r.label as NSString, r.mnDa,
+                                 r.deflectionDeg, r.hitXMM, r.hitsDetector ? "on detector" : "misses detector"))
+                }
                 print(String(format: "%@ (m/n %.4f Da) at %.0f V: hit (%.3f, %.3f) mm%@, deflection %.4f°, TOF %.3f ns, path %.4f mm, E %.2f eV",
                              out["ion"] as! String, iso.massDa / Double(charge), voltageV, t.hitXMM, t.hitYMM,
                              t.reachedDetectorPlane ? (rHit <= detectorDiameterMm / 2 ? " inside the detector" : " OUTSIDE the detector") : " (plane not reached)",
