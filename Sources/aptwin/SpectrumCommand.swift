@@ -29,7 +29,8 @@ struct Spectrum: ParsableCommand {
         discussion: """
         m/n = 2e·V_eff·(t − t0)²/L_eff², V_eff = α(V_DC + β·V_p), L_eff = √(L² + x_D² + y_D²). Files with TOF and \
         voltages are converted with these constants (--calibrate ELEMENT fits t0 and L to that element's isotopes); \
-        files without (POS, or EPOS with zero TOF) use their stored m/n. JSON keys: file, format, ions, mass_source, \
+        files that also store m/n (EPOS) keep it unless a calibration option is given; POS and EPOS with zero TOF use \
+        their stored m/n. JSON keys: file, format, ions, mass_source, \
         calibration {t0_ns, flight_path_mm, alpha, beta, fitted, fit_peaks, rms_residual_da}, background, bin_da, \
         peaks [{mn_da, ion, candidates, overlap, counts, low_da, high_da, fwhm_da, fw10_da, fw1_da, mrp50, mrp10, mrp1}], \
         composition, notes.
@@ -39,10 +40,10 @@ struct Spectrum: ParsableCommand {
     @Option(help: "Range file (RRNG): one peak per range.") var ranges: String?
     @Option(help: "Elements present (e.g. Fe,Cr): automatic ranging and identification restricted to them.") var elements: String?
     @Option(help: "Fit t0 and the flight length to this element's isotope peaks (e.g. Fe).") var calibrate: String?
-    @Option(help: "Flight length L, mm (starting value for --calibrate).") var flightPathMm: Double = 470
-    @Option(help: "TOF offset t0, ns.") var t0Ns: Double = 0
-    @Option(help: "α of V_eff = α(V_DC + β V_p).") var alpha: Double = 1
-    @Option(help: "β of V_eff = α(V_DC + β V_p).") var beta: Double = 1
+    @Option(help: "Flight length L, mm (default 470; starting value for --calibrate).") var flightPathMm: Double?
+    @Option(help: "TOF offset t0, ns (default 0).") var t0Ns: Double?
+    @Option(help: "α of V_eff = α(V_DC + β V_p) (default 1).") var alpha: Double?
+    @Option(help: "β of V_eff = α(V_DC + β V_p) (default 1).") var beta: Double?
     @Option(help: "Histogram bin, Da.") var binDa: Double = 0.01
     @Option(help: "Histogram upper limit, Da (default: 1.05 × the largest m/n, ≤ 400).") var maxDa: Double?
     @Option(help: "Highest charge state considered in identification.") var maxCharge: Int = 3
@@ -53,10 +54,11 @@ struct Spectrum: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            try checkOption("flight-path-mm", flightPathMm, 1...10_000)
-            try checkOption("t0-ns", t0Ns, -1e6...1e6)
-            try checkOption("alpha", alpha, 1e-3...1e3)
-            try checkOption("beta", beta, 0...10)
+            if let flightPathMm { try checkOption("flight-path-mm", flightPathMm, 1...10_000) }
+            if let t0Ns { try checkOption("t0-ns", t0Ns, -1e6...1e6) }
+            if let alpha { try checkOption("alpha", alpha, 1e-3...1e3) }
+            if let beta { try checkOption("beta", beta, 0...10) }
+            let calibrationGiven = calibrate != nil || flightPathMm != nil || t0Ns != nil || alpha != nil || beta != nil
             try checkOption("bin-da", binDa, 1e-4...10)
             if let maxDa { try checkOption("max-da", maxDa, 1...10_000) }
             guard (1...10).contains(maxCharge) else { throw CLIError("--max-charge \(maxCharge): must be 1…10") }
@@ -77,10 +79,12 @@ struct Spectrum: ParsableCommand {
             if let w = rangeTable?.warnings { notes += w }
             if writeRanges != nil && zs == nil { throw CLIError("--write-ranges needs --elements (automatic ranging)") }
 
-            // Mass source: TOF conversion when TOF and voltages are present and not all zero.
+            // Mass source: TOF conversion when TOF and voltages are present and not all zero, unless the file also
+            // stores m/n and no calibration option was given (an instrument's own calibration is then kept).
+            let hasStored = acq.massToChargeDa.count == acq.count && acq.massToChargeDa.contains { $0 != 0 }
             let hasTOF = acq.tofNS.count == acq.count && acq.vDCV.count == acq.count
-                && acq.tofNS.contains { $0 != 0 } && acq.vDCV.contains { $0 != 0 }
-            var cal = TOFCalibration(flightPathMM: flightPathMm, t0NS: t0Ns, alpha: alpha, beta: beta)
+                && acq.tofNS.contains { $0 != 0 } && acq.vDCV.contains { $0 != 0 } && (calibrationGiven || !hasStored)
+            var cal = TOFCalibration(flightPathMM: flightPathMm ?? 470, t0NS: t0Ns ?? 0, alpha: alpha ?? 1, beta: beta ?? 1)
             var fitInfo: [String: Any] = ["fitted": false]
             let masses: [Float]
             let source: String
@@ -95,13 +99,11 @@ struct Spectrum: ParsableCommand {
                 masses = try cal.convert(acq)
                 source = "tof_converted"
             } else {
-                guard acq.massToChargeDa.count == acq.count, acq.massToChargeDa.contains(where: { $0 != 0 }) else {
-                    throw CLIError("\(file): neither TOF with voltages nor stored m/n values")
-                }
-                if calibrate != nil { throw CLIError("--calibrate needs TOF and voltages; \(file) has none (only stored m/n)") }
+                guard hasStored else { throw CLIError("\(file): neither TOF with voltages nor stored m/n values") }
+                if calibrationGiven { throw CLIError("calibration options need TOF and voltages; \(file) has none (only stored m/n)") }
                 masses = acq.massToChargeDa
                 source = "stored_mn"
-                notes.append("\(file): no TOF/voltages: stored m/n used, calibration constants not applied")
+                notes.append("\(file): stored m/n used (give --calibrate or --flight-path-mm/--t0-ns/--alpha/--beta to convert the TOF instead)")
             }
             let report = SpectrumAnalysis.analyze(massesDa: masses, binDa: binDa, maxDa: maxDa, elements: zs,
                                                   ranges: rangeTable?.table, maxCharge: maxCharge)
