@@ -46,7 +46,7 @@ let package = Package(
         ]),
         .executableTarget(name: "aptwin", dependencies: [
             "TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder",
-            "FieldEvaporation", "TEMImaging",
+            "FieldEvaporation", "TEMImaging", "IonOptics", "MassSpectrum",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -57,6 +57,8 @@ let package = Package(
         .testTarget(name: "SpecimenBuilderTests", dependencies: ["SpecimenBuilder", "TwinCore", "MaterialsData", "Analysis"]),
         .testTarget(name: "FieldEvaporationTests", dependencies: ["FieldEvaporation", "TwinCore", "MaterialsData", "SpecimenBuilder"]),
         .testTarget(name: "TEMImagingTests", dependencies: ["TEMImaging", "TwinCore"]),
+        .testTarget(name: "IonOpticsTests", dependencies: ["IonOptics", "TwinCore", "MaterialsData"]),
+        .testTarget(name: "MassSpectrumTests", dependencies: ["MassSpectrum", "IonOptics", "TwinPipeline", "TwinCore", "MaterialsData", "FileFormats"]),
         .testTarget(name: "PipelineTests", dependencies: ["TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder", "Analysis", "TEMImaging"]),
     ]
 )

@@ -24,6 +24,10 @@ public struct IdentifiedPeak: Sendable {
     /// Index of the element the range is assigned to in the range file (the candidate element with the largest
     /// expected share).
     public var assignedZ: Int
+    public init(mnDa: Double, lowDa: Double, highDa: Double, counts: Int, candidates: [IsotopePeak], assignedZ: Int) {
+        self.mnDa = mnDa; self.lowDa = lowDa; self.highDa = highDa; self.counts = counts
+        self.candidates = candidates; self.assignedZ = assignedZ
+    }
 }
 
 /// An element's atom fraction with its counting uncertainty.
@@ -72,13 +76,17 @@ public enum AutoRanging {
         return out.sorted { ($0.mnDa, $0.z, $0.charge) < ($1.mnDa, $1.z, $1.charge) }
     }
 
+    /// - Parameter backgroundPerBin: background counts per bin (e.g. ``FlatTOFBackground/perBin(_:)``); a range
+    ///   stops where the counts reach it. Default: the median bin count of the whole spectrum, for every bin.
     public static func range(histogram h: MassHistogram, elements: [Int], maxCharge: Int = 3,
-                             toleranceDa: Double = 0.1, minCounts: Int = 5) -> RangingResult {
+                             toleranceDa: Double = 0.1, minCounts: Int = 5, backgroundPerBin: [Double]? = nil) -> RangingResult {
         let lines = expectedPeaks(elements: elements, maxCharge: maxCharge)
         let c = h.counts
-        // Background level: the median bin count of the whole spectrum (0 for a clean simulated spectrum).
-        let sortedCounts = c.sorted()
-        let background = sortedCounts.isEmpty ? 0 : Double(sortedCounts[sortedCounts.count / 2])
+        // Background level: given per bin, or the median bin count of the whole spectrum (0 for a clean simulated
+        // spectrum).
+        let sortedCounts = backgroundPerBin == nil ? c.sorted() : []
+        let median = sortedCounts.isEmpty ? 0 : Double(sortedCounts[sortedCounts.count / 2])
+        let bg = backgroundPerBin?.count == c.count ? backgroundPerBin! : [Double](repeating: median, count: c.count)
         var peaks: [IdentifiedPeak] = []
         var usedLines = Set<Int>()
         for (li, line) in lines.enumerated() where !usedLines.contains(li) {
@@ -93,8 +101,8 @@ public enum AutoRanging {
             let lowerLimit = (others.filter { $0 < line.mnDa }.max().map { ($0 + line.mnDa) / 2 }) ?? 0
             let upperLimit = (others.filter { $0 > line.mnDa }.min().map { ($0 + line.mnDa) / 2 }) ?? h.maxDa
             var lo = best, hi = best
-            while lo > 0, h.centreDa(lo - 1) > lowerLimit, c[lo - 1] > 0, Double(c[lo - 1]) > background, c[lo - 1] <= c[lo] { lo -= 1 }
-            while hi + 1 < c.count, h.centreDa(hi + 1) < upperLimit, c[hi + 1] > 0, Double(c[hi + 1]) > background, c[hi + 1] <= c[hi] { hi += 1 }
+            while lo > 0, h.centreDa(lo - 1) > lowerLimit, c[lo - 1] > 0, Double(c[lo - 1]) > bg[lo - 1], c[lo - 1] <= c[lo] { lo -= 1 }
+            while hi + 1 < c.count, h.centreDa(hi + 1) < upperLimit, c[hi + 1] > 0, Double(c[hi + 1]) > bg[hi + 1], c[hi + 1] <= c[hi] { hi += 1 }
             let lowDa = Double(lo) * h.binDa, highDa = Double(hi + 1) * h.binDa
             // Candidates: all lines inside the range (or within tolerance of the maximum).
             var cands: [IsotopePeak] = []

@@ -2,6 +2,7 @@ import ArgumentParser
 import FieldEvaporation
 import FileFormats
 import Foundation
+import IonOptics
 import ScenarioConfig
 import SpecimenBuilder
 import TwinCore
@@ -11,8 +12,8 @@ import TEMImaging
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: machine-readable results with CPU and wall time.",
-        discussion: "Stages: formats, specimen, evaporation, pipeline (default: all). Output: {\"machine\": {...}, \"results\": [{\"stage\", \"case\", \"cpu_s\", \"wall_s\", <metric>}]}.")
-    @Argument(help: "Stage to benchmark (formats, specimen, evaporation, pipeline); all when omitted.") var stage: String?
+        discussion: "Stages: formats, specimen, evaporation, tem, optics, pipeline (default: all). Output: {\"machine\": {...}, \"results\": [{\"stage\", \"case\", \"cpu_s\", \"wall_s\", <metric>}]}.")
+    @Argument(help: "Stage to benchmark (formats, specimen, evaporation, tem, optics, pipeline); all when omitted.") var stage: String?
     @Flag(help: "Print JSON only.") var json = false
     @Option(help: "Worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "evaporation: also the 10⁷-atom needle, 10⁶ events (about half an hour).") var large = false
@@ -20,7 +21,7 @@ struct Bench: ParsableCommand {
           help: "evaporation: also run the PyPI package aptrajectories on the small tip (needs network; Validation/aptrajectories/run.sh).")
     var withAptrajectories = false
 
-    static let stages = ["formats", "specimen", "evaporation", "tem", "pipeline"]
+    static let stages = ["formats", "specimen", "evaporation", "tem", "optics", "pipeline"]
 
     func run() throws {
         try reportingErrors {
@@ -36,6 +37,7 @@ struct Bench: ParsableCommand {
                 case "specimen": r = try benchSpecimen()
                 case "evaporation": r = try benchEvaporation()
                 case "tem": r = try benchTEM()
+                case "optics": r = benchOptics()
                 default: r = try benchPipeline()
                 }
                 results += r
@@ -262,6 +264,25 @@ struct Bench: ParsableCommand {
             if bestF == nil || t.wallS < bestF!.wallS { bestF = t }
         }
         out.append(row("tem", "frame_2048x2048", bestF!, ["seconds_per_frame": bestF!.wallS]))
+        return out
+    }
+
+    /// Traced ion optics + detector: Fe-Cr ions launched at rest from the cap (±0.1 rad) of a 10 nm sphere at 5 kV,
+    /// flown to 470 mm, without and with a 2 T objective-lens field (tanh plateau 3 mm, 0.5 mm edges). The engine's
+    /// needle field will replace the sphere.
+    func benchOptics() -> [[String: Any]] {
+        let n = 20_000
+        let (ev, atoms) = SyntheticEvents.sphereCap(composition: [(26, 0.486, 2), (24, 0.514, 2)], count: n, sphereRadiusM: 10e-9,
+                                                    maxPolarAngleRad: 0.1, vDCV: 5000, vPulseV: 0, pulsesPerIon: 100, seed: 1)
+        var out: [[String: Any]] = []
+        for (name, lens) in [("sphere_r10nm_lens_off", ObjectiveLensField.off),
+                             ("sphere_r10nm_lens_2T", ObjectiveLensField(peakFieldT: 2, profile: .tanhPlateau(lengthM: 3e-3, edgeWidthM: 0.5e-3)))] {
+            let optics = TracedOptics(setup: FlightSetup(field: SphereField(radiusM: 10e-9), lens: lens, detectorDistanceM: 0.47))
+            let (r, t) = measure("o") { optics.fly(events: ev, atoms: atoms, seed: 1, threads: threads) }
+            out.append(row("optics", "\(name)_\(n)_ions", t, ["ions": n, "ions_per_s": Double(n) / t.wallS,
+                                                               "ions_per_cpu_s": Double(n) / max(t.cpuS, 1e-9),
+                                                               "detected": r.detection.count(.detected)]))
+        }
         return out
     }
 
