@@ -7,7 +7,8 @@ public enum SpacingAnalysis {
     /// The spacing d (nm) in `rangeNM` that maximises the window-averaged Fourier power
     /// P(d) = ⟨|Σ_j exp(2πi z_j/d)|² / n_w⟩ over 4 nm z windows of the ions within 2.5 nm of the axis (at most
     /// 40,000 ions, evenly strided), refined by a parabola through the peak. Lattice planes normal to z give a
-    /// peak at their spacing; nil if the peak is below 5 (the expected power of random positions is 1).
+    /// peak at their spacing (the lowest-frequency peak of at least half the highest, so harmonics d/2, d/3 are not
+    /// taken for the spacing); nil if the highest peak is below 5 (the expected power of random positions is 1).
     public static func spacingAlongZ(x: [Float], y: [Float], z: [Float], rangeNM: ClosedRange<Double>,
                                      radiusNM: Double = 2.5) -> Double? {
         var rows = (0..<z.count).filter { Double(x[$0] * x[$0] + y[$0] * y[$0]) <= radiusNM * radiusNM }
@@ -38,9 +39,16 @@ public enum SpacingAnalysis {
             }
             power[k] = p / Double(windows.count)
         }
-        var best = 0
-        for k in 1...steps where power[k] > power[best] { best = k }
-        guard power[best] >= 5 else { return nil }
+        var top = 0
+        for k in 1...steps where power[k] > power[top] { top = k }
+        guard power[top] >= 5 else { return nil }
+        // The fundamental: the lowest-frequency local maximum with at least half the top power (perfect planes
+        // give harmonics d/2, d/3 … of similar height).
+        var best = top
+        for k in 0...steps where power[k] >= 0.5 * power[top]
+            && (k == 0 || power[k] >= power[k - 1]) && (k == steps || power[k] >= power[k + 1]) {
+            best = k; break
+        }
         var kk = Double(best)
         if best > 0 && best < steps {
             let (y0, y1, y2) = (power[best - 1], power[best], power[best + 1])
@@ -76,7 +84,7 @@ public enum Calibration {
         func measured(_ kf: Double) throws -> Double? {
             var q = p; q.fieldFactorKf = kf
             let r = try Reconstructor.reconstruct(acq, try q.setup(for: proto), threads: threads)
-            return SpacingAnalysis.spacingAlongZ(x: r.xNM, y: r.yNM, z: r.zNM, rangeNM: (0.4 * d0)...(2.5 * d0))
+            return SpacingAnalysis.spacingAlongZ(x: r.xNM, y: r.yNM, z: r.zNM, rangeNM: (0.6 * d0)...(1.7 * d0))
         }
         // Depth (hence the spacing along z) scales as k_f² at fixed ξ: fixed-point iteration on that law,
         // each step measured on a fresh reconstruction (the cap term makes the law approximate).

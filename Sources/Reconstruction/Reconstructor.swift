@@ -134,7 +134,7 @@ public enum Reconstructor {
         var sourceIndex: [Int]? = nil
         if !bad.isEmpty {
             let first = bad[0]
-            let why = !(xs[first].isFinite && ys[first].isFinite)
+            let why = !(xs[first].isFinite && ys[first].isFinite) || !needsV
                 ? "detector coordinates (\(xs[first]), \(ys[first])) mm are not finite"
                 : "v_dc_v = \(vs[first]) V is not a positive voltage"
             switch setup.invalidIons {
@@ -177,7 +177,7 @@ public enum Reconstructor {
         let parts = x.withUnsafeBufferPointer { xb in y.withUnsafeBufferPointer { yb in
             let xp = UnsafeSendable(xb.baseAddress!), yp = UnsafeSendable(yb.baseAddress!)
             return (v ?? []).withUnsafeBufferPointer { vb in
-                let vp = vb.baseAddress.map { UnsafeSendable($0) }
+                let vp = v == nil ? nil : vb.baseAddress.map { UnsafeSendable($0) }
                 return ParallelChunks.map(count: n, chunkSize: chunkSize, threads: threads) { _, r -> [Int] in
                     var bad: [Int] = []
                     for i in r {
