@@ -11,7 +11,7 @@ struct Aptwin: ParsableCommand {
         commandName: "aptwin",
         abstract: "AtomProbeTwin: a digital twin of an atom probe inside a JEOL F200 TEM.",
         version: ScenarioRunner.packageVersion,
-        subcommands: [Run.self, Specimen.self, TEM.self, ScenarioCommand.self, Info.self, Convert.self, Bench.self])
+        subcommands: [Run.self, Specimen.self, TEM.self, ScenarioCommand.self, Info.self, Convert.self, Reconstruct.self, Score.self, Bench.self])
 }
 
 /// Errors the CLI reports with a message and a non-zero exit code.
