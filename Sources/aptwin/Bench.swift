@@ -11,12 +11,14 @@ import TEMImaging
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: machine-readable results with CPU and wall time.",
-        discussion: "Stages: formats, specimen, evaporation, pipeline (default: all). Output: {\"machine\": {...}, \"results\": [{\"stage\", \"case\", \"cpu_s\", \"wall_s\", <metric>}]}.")
-    @Argument(help: "Stage to benchmark (formats, specimen, evaporation, pipeline); all when omitted.") var stage: String?
+        discussion: "Stages: formats, specimen, evaporation, tem, pipeline, reconstruction (default: all). Output: {\"machine\": {...}, \"results\": [{\"stage\", \"case\", \"cpu_s\", \"wall_s\", <metric>}]}.")
+    @Argument(help: "Stage to benchmark (formats, specimen, evaporation, tem, pipeline, reconstruction); all when omitted.") var stage: String?
     @Flag(help: "Print JSON only.") var json = false
     @Option(help: "Worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Synthetic ions for the in-memory reconstruction cases.") var reconIons: Int = 100_000_000
+    @Option(help: "Ions in the EPOS file of the streaming reconstruction case.") var streamIons: Int = 20_000_000
 
-    static let stages = ["formats", "specimen", "evaporation", "tem", "pipeline"]
+    static let stages = ["formats", "specimen", "evaporation", "tem", "pipeline", "reconstruction"]
 
     func run() throws {
         try reportingErrors {
@@ -32,6 +34,7 @@ struct Bench: ParsableCommand {
                 case "specimen": r = try benchSpecimen()
                 case "evaporation": r = try benchEvaporation()
                 case "tem": r = try benchTEM()
+                case "reconstruction": r = try benchReconstruction()
                 default: r = try benchPipeline()
                 }
                 results += r
