@@ -109,15 +109,17 @@ public enum TEMFramesTimeline {
     /// detected-ion index of its event via `ionIndexAtEvent`.
     ///
     /// - Returns: the timeline and notes (skipped frames, shapes used).
-    public static func read(directory: URL, ionIndexAtEvent: (Int) -> Int) throws -> (GeometryTimeline, [String]) {
+    /// `radiusColumn` selects another column, e.g. `true_apex_radius_nm` for a perfect measurement at the frames.
+    public static func read(directory: URL, radiusColumn: String = "measured_apex_radius_nm",
+                            ionIndexAtEvent: (Int) -> Int) throws -> (GeometryTimeline, [String]) {
         let url = directory.appendingPathComponent("frames.csv")
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             throw TwinError.io("\(url.path): cannot read frames.csv (run `aptwin tem sequence` first)")
         }
         let lines = text.split(whereSeparator: \.isNewline).map(String.init)
         guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
-              let ce = header.firstIndex(of: "event"), let cr = header.firstIndex(of: "measured_apex_radius_nm") else {
-            throw TwinError.invalidInput("\(url.path): header must name columns 'event' and 'measured_apex_radius_nm'")
+              let ce = header.firstIndex(of: "event"), let cr = header.firstIndex(of: radiusColumn) else {
+            throw TwinError.invalidInput("\(url.path): header must name columns 'event' and '\(radiusColumn)'")
         }
         var events: [Int] = [], radii: [Double] = [], notes: [String] = []
         for (k, line) in lines.dropFirst().enumerated() {
@@ -128,7 +130,7 @@ public enum TEMFramesTimeline {
             guard let r = Double(f[cr]), r.isFinite, r > 0 else { notes.append("frame at event \(e): no radius measured, skipped"); continue }
             events.append(e); radii.append(r)
         }
-        guard !events.isEmpty else { throw TwinError.invalidInput("\(url.path): no frame has a measured apex radius") }
+        guard !events.isEmpty else { throw TwinError.invalidInput("\(url.path): no frame has a value in column '\(radiusColumn)' (measurement failed on every frame?)") }
         var shapes: [ApexShape]? = nil
         let prof = directory.appendingPathComponent("apex_profile.csv")
         if FileManager.default.fileExists(atPath: prof.path) {

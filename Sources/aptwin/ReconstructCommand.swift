@@ -18,6 +18,7 @@ struct ReconstructionOptions: ParsableArguments {
     @Option(name: .customLong("initial-radius-nm"), help: "Shank protocol: initial apex radius R0, nm.") var initialRadiusNM: Double?
     @Option(name: .customLong("shank-angle-deg"), help: "Shank protocol: shank half-angle α, degrees.") var shankAngleDeg: Double?
     @Option(help: "Projection of shank/tem/oracle: angular (θ = ξ atan(r/L), the twin's optics), point (Geiser), linear (Bas).") var projection: String = "angular"
+    @Option(help: "Radius column of frames.csv for the tem protocols (true_apex_radius_nm: a perfect measurement at the frames).") var framesRadiusColumn: String = "measured_apex_radius_nm"
     @Flag(help: "Drop ions with non-finite detector coordinates or non-positive voltages instead of failing.") var dropInvalid = false
 
     func projectionModel() throws -> ProjectionModel {
@@ -112,7 +113,7 @@ struct Reconstruct: ParsableCommand {
                 guard let frames else { throw CLIError("--protocol \(proto.rawValue) needs --frames DIR (a TEM sequence with frames.csv)") }
                 let ionAt: (Int) -> Int = runInput.map { ri in { ri.ionIndex(atEvent: $0) } } ?? { $0 }
                 if runInput == nil { notes.append("frames.csv events are taken as ion indices (no run directory)") }
-                let (tl, n) = try TEMFramesTimeline.read(directory: URL(fileURLWithPath: frames), ionIndexAtEvent: ionAt)
+                let (tl, n) = try TEMFramesTimeline.read(directory: URL(fileURLWithPath: frames), radiusColumn: options.framesRadiusColumn, ionIndexAtEvent: ionAt)
                 timeline = tl; notes += n
             case .oracle:
                 guard let ri = runInput else { throw CLIError("--protocol oracle needs a run directory (the engine's true apex radius)") }
@@ -190,7 +191,8 @@ struct Score: ParsableCommand {
             var tl: GeometryTimeline? = nil
             var notes: [String] = []
             if let frames {
-                let (t, n) = try TEMFramesTimeline.read(directory: URL(fileURLWithPath: frames), ionIndexAtEvent: { ri.ionIndex(atEvent: $0) })
+                let (t, n) = try TEMFramesTimeline.read(directory: URL(fileURLWithPath: frames), radiusColumn: options.framesRadiusColumn,
+                                                    ionIndexAtEvent: { ri.ionIndex(atEvent: $0) })
                 tl = t; notes += n
             }
             var chosen: [ReconstructionProtocol] = [.bas, .geiser, .shank]
