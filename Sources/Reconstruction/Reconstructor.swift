@@ -156,8 +156,9 @@ public enum Reconstructor {
         if case .timeline(let t) = setup.radius, let per = t.perIonRadiusNM, per.count != m {
             throw TwinError.invalidInput("geometry timeline has \(per.count) per-ion radii for \(m) reconstructed ions")
         }
-        var out = ReconstructedIons(xNM: [Float](repeating: 0, count: m), yNM: [Float](repeating: 0, count: m),
-                                    zNM: [Float](repeating: 0, count: m), radiusNM: [Float](repeating: 0, count: m),
+        // Every row of every output column is written by pass 2 before anyone reads it: no zero fill.
+        func column() -> [Float] { [Float](unsafeUninitializedCapacity: m) { _, k in k = m } }
+        var out = ReconstructedIons(xNM: column(), yNM: column(), zNM: column(), radiusNM: column(),
                                     sourceIndex: sourceIndex, depthNM: 0, notes: notes)
         let depth = xs.withUnsafeBufferPointer { xb in ys.withUnsafeBufferPointer { yb in vs.withUnsafeBufferPointer { vb in
             out.xNM.withUnsafeMutableBufferPointer { ox in out.yNM.withUnsafeMutableBufferPointer { oy in
@@ -309,24 +310,38 @@ struct Plan: Sendable {
         }
     }
 
-    /// Radius, depth-increment factor (1/s_max²) and table blend for ion `i` (global index), with a moving cursor
-    /// into the knots.
-    @inline(__always)
-    func knotState(_ i: Int, cursor: inout Int) -> (r: Double, w: Double, k: Int) {
-        let fi = Double(i)
-        let n = knotIndex.count
-        while cursor + 1 < n && knotIndex[cursor + 1] <= fi { cursor += 1 }
-        if fi <= knotIndex[0] { return (knotRadius[0], 0, 0) }
-        if cursor + 1 >= n { return (knotRadius[n - 1], 0, n - 1) }
-        let a = knotIndex[cursor], b = knotIndex[cursor + 1]
-        let w = b > a ? (fi - a) / (b - a) : 0
-        return (knotRadius[cursor] + w * (knotRadius[cursor + 1] - knotRadius[cursor]), w, cursor)
-    }
-
     func initialCursor(_ i: Int) -> Int {
         var lo = 0, hi = knotIndex.count
         while lo < hi { let m = (lo + hi) / 2; if knotIndex[m] <= Double(i) { lo = m + 1 } else { hi = m } }
         return max(0, lo - 1)
+    }
+
+    /// Splits local ion range `range` (global index = firstIon + local) into runs on which the radius and the shape
+    /// blend weight are linear in the global index: R = r0 + dr·g, w = w0 + dw·g, between knots `k` and `k + 1`.
+    @inline(__always)
+    func segments(_ range: Range<Int>, firstIon: Int,
+                  _ body: (Range<Int>, _ r0: Double, _ dr: Double, _ k: Int, _ w0: Double, _ dw: Double) -> Void) {
+        let n = knotIndex.count
+        var g = firstIon + range.lowerBound
+        let gEnd = firstIon + range.upperBound
+        var j = initialCursor(g)
+        while g < gEnd {
+            let fg = Double(g)
+            if fg < knotIndex[0] {
+                let stop = min(gEnd, Int(knotIndex[0].rounded(.up)))
+                body((g - firstIon)..<(stop - firstIon), knotRadius[0], 0, 0, 0, 0); g = stop; continue
+            }
+            while j + 1 < n && knotIndex[j + 1] <= fg { j += 1 }
+            if j + 1 >= n {
+                body((g - firstIon)..<(gEnd - firstIon), knotRadius[n - 1], 0, n - 1, 0, 0); return
+            }
+            let a = knotIndex[j], b = knotIndex[j + 1]
+            let stop = min(gEnd, max(g + 1, Int(b.rounded(.up))))
+            let dw = b > a ? 1 / (b - a) : 0
+            let dr = (knotRadius[j + 1] - knotRadius[j]) * dw
+            body((g - firstIon)..<(stop - firstIon), knotRadius[j] - dr * a, dr, j, -a * dw, dw)
+            g = stop
+        }
     }
 
     /// Depth added by ions [first, first + count) of a chunk (pass 1).
@@ -347,13 +362,16 @@ struct Plan: Sendable {
             }
             return k * s
         case .knots:
-            var cur = initialCursor(firstIon + range.lowerBound)
             var s = 0.0
             let single = tables.count == 1
-            for i in range {
-                let st = knotState(firstIon + i, cursor: &cur)
-                let sm = single ? tables[0].sMax : (1 - st.w) * tables[st.k].sMax + st.w * tables[min(st.k + 1, tables.count - 1)].sMax
-                s += 1 / (sm * sm * st.r * st.r)
+            segments(range, firstIon: firstIon) { sub, r0, dr, k, w0, dw in
+                let s0 = tables[single ? 0 : k].sMax, s1 = single ? s0 : tables[min(k + 1, tables.count - 1)].sMax
+                for i in sub {
+                    let fg = Double(firstIon + i)
+                    let r = r0 + dr * fg, w = w0 + dw * fg
+                    let sm = single ? s0 : (1 - w) * s0 + w * s1
+                    s += 1 / (sm * sm * r * r)
+                }
             }
             return kDepth * s
         }
@@ -395,10 +413,24 @@ struct Plan: Sendable {
                 place(i, r: r, g: g, h: h)
             }
         case .shank(let r0, let c):
+            guard c > 0 else {
+                for i in range {
+                    depth = shankDepth(Double(firstIon + i + 1), r0, c)
+                    let (g, h) = lookupOrLinear(tab, input, i, r0)
+                    place(i, r: r0, g: g, h: h)
+                }
+                break
+            }
+            // R(N)³ = R0³ + 3cK·N: cbrt once per chunk, then one Newton step per ion from the previous radius
+            // (relative step ~1e-5, so the Newton error is ~1e-10 relative: float-exact).
+            let a = 3 * c * kDepth / (tab.sMax * tab.sMax), q0 = r0 * r0 * r0
+            var r = shankRadius(Double(firstIon + range.lowerBound + 1), r0, c)
+            let invC = 1 / c
             for i in range {
-                let nIons = Double(firstIon + i + 1)
-                let r = shankRadius(nIons, r0, c)
-                depth = shankDepth(nIons, r0, c)
+                let q = q0 + a * Double(firstIon + i + 1)
+                let r2 = r * r
+                r -= (r2 * r - q) / (3 * r2)
+                depth = (r - r0) * invC
                 let (g, h) = lookupOrLinear(tab, input, i, r)
                 place(i, r: r, g: g, h: h)
             }
@@ -413,22 +445,28 @@ struct Plan: Sendable {
                 }
             }
         case .knots:
-            var cur = initialCursor(firstIon + range.lowerBound)
             let single = tables.count == 1
-            for i in range {
-                let st = knotState(firstIon + i, cursor: &cur)
-                let xd = Double(input.x[i]), yd = Double(input.y[i])
-                let rd = (xd * xd + yd * yd).squareRoot()
+            segments(range, firstIon: firstIon) { sub, r0, dr, k, w0, dw in
                 if single {
-                    depth += kDepth / (tab.sMax * tab.sMax * st.r * st.r)
-                    let (g, h) = lookupOrLinear(tab, input, i, st.r)
-                    place(i, r: st.r, g: g, h: h)
+                    let kd = kDepth / (tab.sMax * tab.sMax)
+                    for i in sub {
+                        let r = r0 + dr * Double(firstIon + i)
+                        depth += kd / (r * r)
+                        let (g, h) = lookupOrLinear(tab, input, i, r)
+                        place(i, r: r, g: g, h: h)
+                    }
                 } else {
-                    let t0 = tables[st.k], t1 = tables[min(st.k + 1, tables.count - 1)]
-                    let sm = (1 - st.w) * t0.sMax + st.w * t1.sMax
-                    depth += kDepth / (sm * sm * st.r * st.r)
-                    let a = t0.lookup(rd), b = t1.lookup(rd)
-                    place(i, r: st.r, g: (1 - st.w) * a.g + st.w * b.g, h: (1 - st.w) * a.h + st.w * b.h)
+                    let t0 = tables[k], t1 = tables[min(k + 1, tables.count - 1)]
+                    for i in sub {
+                        let fg = Double(firstIon + i)
+                        let r = r0 + dr * fg, w = w0 + dw * fg
+                        let sm = (1 - w) * t0.sMax + w * t1.sMax
+                        depth += kDepth / (sm * sm * r * r)
+                        let xd = Double(input.x[i]), yd = Double(input.y[i])
+                        let rd = (xd * xd + yd * yd).squareRoot()
+                        let a = t0.lookup(rd), b = t1.lookup(rd)
+                        place(i, r: r, g: (1 - w) * a.g + w * b.g, h: (1 - w) * a.h + w * b.h)
+                    }
                 }
             }
         }
