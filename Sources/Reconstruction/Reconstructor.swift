@@ -215,6 +215,8 @@ struct SiteTable: Sendable {
     let g: [Float]
     /// h/R per node.
     let h: [Float]
+    /// (g, h) interleaved, for one cache access per lookup in the hot loop.
+    let gh: [SIMD2<Float>]
     /// ρ/R at the detector edge r_D = D/2.
     let sMax: Double
     let projection: ProjectionModel
@@ -235,6 +237,7 @@ struct SiteTable: Sendable {
             h[k] = Float(sag)
         }
         self.g = g; self.h = h
+        gh = (0...n).map { SIMD2(g[$0], h[$0]) }
         sMax = SiteTable.exact(rDetMM: rd, projection: projection, xi: xi, l: l, shape: shape).rho
     }
 
@@ -252,6 +255,21 @@ struct SiteTable: Sendable {
     static func slopeAtZero(projection: ProjectionModel, xi: Double, l: Double, shape: ApexShape?) -> Double {
         let r = 1e-6
         return exact(rDetMM: r, projection: projection, xi: xi, l: l, shape: shape).rho / r
+    }
+
+    /// As ``lookup(_:)`` with the interleaved table's base pointer held by the caller across a loop.
+    @inline(__always)
+    func lookup(_ ghp: UnsafePointer<SIMD2<Float>>, _ r: Double) -> (g: Double, h: Double) {
+        let u = r * invStep
+        if u < Double(SiteTable.nodes - 1) {
+            let k = Int(u)
+            let w = Float(u - Double(k))
+            let a = ghp[k], b = ghp[k + 1]
+            let v = a + w * (b - a)
+            return (Double(v.x), Double(v.y))
+        }
+        let (rho, sag) = SiteTable.exact(rDetMM: r, projection: projection, xi: xi, l: lMM, shape: shape)
+        return (rho / r, sag)
     }
 
     /// (g, h) at r_D by linear interpolation, or exactly beyond the table.
@@ -394,8 +412,26 @@ struct Plan: Sendable {
     /// Positions of ions [range] of a chunk (pass 2), starting at depth `d0`; returns the depth after the chunk.
     @inline(__always)
     func positions(_ input: ChunkInput, _ out: ChunkOutput, range: Range<Int>, firstIon: Int, startDepthNM d0: Double) -> Double {
+        tables[0].gh.withUnsafeBufferPointer { ghp in
+            positions(input, out, range: range, firstIon: firstIon, startDepthNM: d0, ghp: ghp.baseAddress!)
+        }
+    }
+
+    @inline(__always)
+    func positions(_ input: ChunkInput, _ out: ChunkOutput, range: Range<Int>, firstIon: Int, startDepthNM d0: Double,
+                   ghp: UnsafePointer<SIMD2<Float>>) -> Double {
         var depth = d0
         let tab = tables[0]
+        @inline(__always) func lookupOrLinear(_ tab: SiteTable, _ input: ChunkInput, _ i: Int, _ r: Double) -> (g: Double, h: Double) {
+            let xd = Double(input.x[i]), yd = Double(input.y[i])
+            let rd2 = xd * xd + yd * yd
+            if linearSphere {
+                // Bas: ρ = r_D ξ R/L exactly; h = R − √(R² − ρ²) (ρ clamped to R).
+                let s2 = min(1, rd2 * gLinear * gLinear)
+                return (gLinear, s2 / (1 + (1 - s2).squareRoot()))
+            }
+            return tab.lookup(ghp, rd2.squareRoot())
+        }
         @inline(__always) func place(_ i: Int, r: Double, g: Double, h: Double) {
             let xd = Double(input.x[i]), yd = Double(input.y[i])
             out.x[i] = Float(r * g * xd); out.y[i] = Float(r * g * yd)
@@ -471,18 +507,6 @@ struct Plan: Sendable {
             }
         }
         return depth
-    }
-
-    @inline(__always)
-    func lookupOrLinear(_ tab: SiteTable, _ input: ChunkInput, _ i: Int, _ r: Double) -> (g: Double, h: Double) {
-        let xd = Double(input.x[i]), yd = Double(input.y[i])
-        let rd2 = xd * xd + yd * yd
-        if linearSphere {
-            // Bas: ρ = r_D ξ R/L exactly; h = R − √(R² − ρ²) (ρ clamped to R).
-            let s2 = min(1, rd2 * gLinear * gLinear)
-            return (gLinear, s2 / (1 + (1 - s2).squareRoot()))
-        }
-        return tab.lookup(rd2.squareRoot())
     }
 
     /// Both passes over `count` ions with global index offset `firstIon`, starting at `startDepthNM`; returns the
