@@ -493,16 +493,18 @@ struct Plan: Sendable {
                     }
                 } else {
                     let t0 = tables[k], t1 = tables[min(k + 1, tables.count - 1)]
-                    for i in sub {
-                        let fg = Double(firstIon + i)
-                        let r = r0 + dr * fg, w = w0 + dw * fg
-                        let sm = (1 - w) * t0.sMax + w * t1.sMax
-                        depth += kDepth / (sm * sm * r * r)
-                        let xd = Double(input.x[i]), yd = Double(input.y[i])
-                        let rd = (xd * xd + yd * yd).squareRoot()
-                        let a = t0.lookup(rd), b = t1.lookup(rd)
-                        place(i, r: r, g: (1 - w) * a.g + w * b.g, h: (1 - w) * a.h + w * b.h)
-                    }
+                    t0.gh.withUnsafeBufferPointer { p0 in t1.gh.withUnsafeBufferPointer { p1 in
+                        for i in sub {
+                            let fg = Double(firstIon + i)
+                            let r = r0 + dr * fg, w = w0 + dw * fg
+                            let sm = (1 - w) * t0.sMax + w * t1.sMax
+                            depth += kDepth / (sm * sm * r * r)
+                            let xd = Double(input.x[i]), yd = Double(input.y[i])
+                            let rd = (xd * xd + yd * yd).squareRoot()
+                            let a = t0.lookup(p0.baseAddress!, rd), b = t1.lookup(p1.baseAddress!, rd)
+                            place(i, r: r, g: (1 - w) * a.g + w * b.g, h: (1 - w) * a.h + w * b.h)
+                        }
+                    } }
                 }
             }
         }
