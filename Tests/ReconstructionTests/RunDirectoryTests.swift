@@ -44,5 +44,26 @@ final class RunDirectoryTests: XCTestCase {
             scores.append(sc)
         }
         print(Scoring.markdownTable(scores))
+
+        // Measured cap shapes: hemispherical profiles in apex_profile.csv make tem-shape agree with tem.
+        var prof = "event,rho_nm,sag_nm\n"
+        for e in [0, nEv / 2, nEv - 1] {
+            let r = Double(ri.eventApexRadiusNM[e])
+            for k in 0..<300 { let rho = 0.95 * r * Double(k) / 299; prof += "\(e),\(rho),\(r - (r * r - rho * rho).squareRoot())\n" }
+        }
+        try prof.write(to: frames.appendingPathComponent("apex_profile.csv"), atomically: true, encoding: .utf8)
+        let (tls, notes) = try TEMFramesTimeline.read(directory: frames, ionIndexAtEvent: { ri.ionIndex(atEvent: $0) })
+        XCTAssertEqual(tls.shapes?.count, 3)
+        XCTAssertTrue(notes.joined().contains("apex shapes"))
+        let a = try Reconstructor.reconstruct(ri.acquisition, try ri.parameters.setup(for: .temShape, timeline: tls), threads: 2)
+        let b = try Reconstructor.reconstruct(ri.acquisition, try ri.parameters.setup(for: .tem, timeline: tls), threads: 2)
+        var worst: Float = 0
+        for i in 0..<a.count { worst = max(worst, abs(a.xNM[i] - b.xNM[i]), abs(a.zNM[i] - b.zNM[i])) }
+        XCTAssertLessThan(worst, 0.01, "a hemispherical measured profile reproduces the hemisphere")
+        // A malformed profile file is an error naming the file.
+        try "event,rho,sag\n0,0,0\n".write(to: frames.appendingPathComponent("apex_profile.csv"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try TEMFramesTimeline.read(directory: frames, ionIndexAtEvent: { $0 })) { e in
+            XCTAssertTrue("\(e)".contains("apex_profile.csv"), "\(e)")
+        }
     }
 }
