@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "FieldEvaporation", dependencies: ["TwinCore", "MaterialsData"]),
         .target(name: "IonOptics", dependencies: ["TwinCore", "MaterialsData"]),
         .target(name: "MassSpectrum", dependencies: ["TwinCore", "MaterialsData", "GSLKit"]),
-        .target(name: "Reconstruction", dependencies: ["TwinCore"]),
+        .target(name: "Reconstruction", dependencies: ["TwinCore", "FileFormats"]),
         .target(name: "TEMImaging", dependencies: ["TwinCore", "GSLKit"]),
         .target(name: "Analysis", dependencies: ["TwinCore"]),
 
@@ -46,7 +46,7 @@ let package = Package(
         ]),
         .executableTarget(name: "aptwin", dependencies: [
             "TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder",
-            "FieldEvaporation", "TEMImaging", "IonOptics", "MassSpectrum",
+            "FieldEvaporation", "TEMImaging", "IonOptics", "MassSpectrum", "Reconstruction",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(name: "TEMImagingTests", dependencies: ["TEMImaging", "TwinCore"]),
         .testTarget(name: "IonOpticsTests", dependencies: ["IonOptics", "TwinCore", "MaterialsData"]),
         .testTarget(name: "MassSpectrumTests", dependencies: ["MassSpectrum", "IonOptics", "TwinPipeline", "TwinCore", "MaterialsData", "FileFormats"]),
+        .testTarget(name: "ReconstructionTests", dependencies: ["Reconstruction", "FileFormats", "TwinCore", "TwinPipeline", "ScenarioConfig"]),
         .testTarget(name: "PipelineTests", dependencies: ["TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder", "Analysis", "TEMImaging"]),
     ]
 )

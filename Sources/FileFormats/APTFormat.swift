@@ -10,7 +10,7 @@ public enum APTFormat: String, Sendable, CaseIterable {
     case rrng
     /// NumPy array (``NPYFile``).
     case npy
-    /// Cameca AP Suite APT6 file (no reader in this module yet).
+    /// Cameca AP Suite APT6 file (``APTFile``).
     case apt
     /// Comma-separated table (``CSVFile``).
     case csv

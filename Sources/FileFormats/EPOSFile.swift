@@ -41,6 +41,28 @@ public enum EPOSFile {
         return acq
     }
 
+    /// Number of ions in an EPOS file (size / 44), checked like ``read(_:voltageUnit:)``.
+    public static func ionCount(_ url: URL) throws -> Int {
+        let file = try InputFile(url)
+        return try recordCount(size: file.size, recordSize: recordSize, name: file.name)
+    }
+
+    /// Reads ions `range` of an EPOS file only (streaming of files larger than memory).
+    public static func readChunk(_ url: URL, range: Range<Int>, voltageUnit: EPOSVoltageUnit = .volts) throws -> Acquisition {
+        let file = try InputFile(url)
+        let n = try recordCount(size: file.size, recordSize: recordSize, name: file.name)
+        guard range.lowerBound >= 0, range.upperBound <= n else {
+            throw TwinError.invalidInput("\(file.name): ions \(range) requested, the file holds \(n)")
+        }
+        var acq = allocatedColumns(range.count)
+        if range.isEmpty { return acq }
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: range.count * recordSize, alignment: 64)
+        defer { buf.deallocate() }
+        try file.readExactly(into: buf, at: range.lowerBound * recordSize)
+        decodeChunk(UnsafeRawPointer(buf.baseAddress!), first: 0, count: range.count, unit: voltageUnit, into: &acq)
+        return acq
+    }
+
     /// Decodes EPOS bytes held in memory; `name` is used in error messages.
     public static func decode(_ data: Data, name: String, voltageUnit: EPOSVoltageUnit = .volts) throws -> Acquisition {
         let n = try recordCount(size: data.count, recordSize: recordSize, name: name)

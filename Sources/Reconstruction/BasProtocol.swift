@@ -37,41 +37,82 @@ public struct ReconstructionParameters: Sendable, Equatable, Codable {
     }
 }
 
+/// The protocols of this module, by the name the CLI and the score tables use.
+public enum ReconstructionProtocol: String, Sendable, CaseIterable, Codable {
+    /// Bas et al. 1995: R = V/(k_f F), linear point projection (M = L/(ξR)), depth from the detected volume.
+    case bas
+    /// Geiser et al. 2009 / Gault et al. wide-angle point projection with R = V/(k_f F).
+    case geiser
+    /// Shank-angle radius evolution from an initial radius (no voltages); wide-angle projection.
+    case shank
+    /// Apex radius measured on TEM frames between acquisition segments, hemispherical cap.
+    case tem
+    /// TEM-measured apex radius and measured cap shape z(r).
+    case temShape = "tem-shape"
+    /// The engine's true apex radius (and shape if given): the upper bound of geometry knowledge.
+    case oracle
+
+    /// Whether the protocol needs a ``GeometryTimeline``.
+    public var needsTimeline: Bool { self == .tem || self == .temShape || self == .oracle }
+    /// Whether the protocol needs V_DC per ion.
+    public var needsVoltage: Bool { self == .bas || self == .geiser }
+}
+
+extension ReconstructionParameters {
+    /// The engine setup of a protocol with these parameters.
+    ///
+    /// - Parameters:
+    ///   - projection: the projection for the shank/tem/oracle protocols (default ``ProjectionModel/angular``,
+    ///     the inverse of the twin's optics; use ``ProjectionModel/pointProjection`` for real data);
+    ///     `bas` always uses ``ProjectionModel/linear`` and `geiser` ``ProjectionModel/pointProjection``.
+    ///   - initialRadiusNM, shankHalfAngleDeg: the shank protocol's R0 and α.
+    ///   - timeline: the geometry of tem/tem-shape/oracle.
+    public func setup(for proto: ReconstructionProtocol, projection: ProjectionModel = .angular,
+                      initialRadiusNM: Double? = nil, shankHalfAngleDeg: Double? = nil,
+                      timeline: GeometryTimeline? = nil, invalidIons: InvalidIonPolicy = .reject) throws -> ReconstructionSetup {
+        try validate()
+        let radius: RadiusModel
+        var proj = projection
+        switch proto {
+        case .bas:
+            radius = .voltage(fieldFactorKf: fieldFactorKf, evaporationFieldVPerNM: evaporationFieldVPerNM); proj = .linear
+        case .geiser:
+            radius = .voltage(fieldFactorKf: fieldFactorKf, evaporationFieldVPerNM: evaporationFieldVPerNM); proj = .pointProjection
+        case .shank:
+            guard let r0 = initialRadiusNM, let a = shankHalfAngleDeg else {
+                throw TwinError.invalidInput("the shank protocol needs an initial radius (nm) and a shank half-angle (deg)")
+            }
+            radius = .shank(initialRadiusNM: r0, shankHalfAngleDeg: a)
+        case .tem, .temShape, .oracle:
+            guard var t = timeline else {
+                throw TwinError.invalidInput("the \(proto.rawValue) protocol needs a geometry timeline (TEM frames or the engine's apex radius)")
+            }
+            if proto == .tem { t.shapes = nil }
+            if proto == .temShape && t.shapes == nil {
+                throw TwinError.invalidInput("the tem-shape protocol needs a measured apex shape per frame")
+            }
+            radius = .timeline(t)
+        }
+        return ReconstructionSetup(projection: proj, radius: radius, imageCompression: imageCompression,
+                                   atomicVolumeNM3: atomicVolumeNM3, detectionEfficiency: detectionEfficiency,
+                                   flightPathMM: flightPathMM, detectorDiameterMM: detectorDiameterMM, invalidIons: invalidIons)
+    }
+}
+
 /// The Bas et al. voltage protocol (P. Bas, A. Bostel, B. Deconihout, D. Blavette, Appl. Surf. Sci. 87/88 (1995)
-/// 298), the **baseline** reconstruction:
+/// 298), the **baseline** reconstruction of the pipeline:
 ///
 /// - tip radius from the standing voltage: R = V_DC/(k_f F);
-/// - magnification M = L/(ξR); x = X_D/M, y = Y_D/M;
+/// - magnification M = L/(ξR); x = X_D/M, y = Y_D/M (ξ convention: M = L/(ξR));
 /// - depth increment per detected ion dz = Ω L² k_f² F² / (A_D η ξ² V²), A_D = π D²/4;
 /// - z = −Σdz − (R − √(R² − x² − y²)): the specimen frame of the twin (apex at the top, z towards the detector,
 ///   the first ion's surface at z = 0), the cap term placing the ion on a hemisphere of radius R.
 /// Ions are processed in acquisition order; ions with a non-finite coordinate or non-positive voltage are an error.
+/// Runs on ``Reconstructor`` (linear projection, voltage radius model).
 public enum BasProtocol {
-    public static func reconstruct(_ acq: Acquisition, _ p: ReconstructionParameters) throws -> (x: [Float], y: [Float], z: [Float]) {
-        try p.validate()
-        let n = acq.count
-        guard acq.detectorXMM.count == n, acq.detectorYMM.count == n else {
-            throw TwinError.invalidInput("the Bas protocol needs detector coordinates for every ion")
-        }
-        guard acq.vDCV.count == n else { throw TwinError.invalidInput("the Bas protocol needs v_dc_v for every ion") }
-        var xs = [Float](repeating: 0, count: n), ys = xs, zs = xs
-        let areaMM2 = Double.pi * p.detectorDiameterMM * p.detectorDiameterMM / 4
-        let kf = p.fieldFactorKf, F = p.evaporationFieldVPerNM, xi = p.imageCompression, L = p.flightPathMM
-        let dzConst = p.atomicVolumeNM3 * L * L * kf * kf * F * F / (areaMM2 * p.detectionEfficiency * xi * xi)
-        var depth = 0.0
-        for i in 0..<n {
-            let v = Double(acq.vDCV[i])
-            let xd = Double(acq.detectorXMM[i]), yd = Double(acq.detectorYMM[i])
-            guard v.isFinite, v > 0 else { throw TwinError.invalidInput("ion \(i): v_dc_v = \(v) V is not a positive voltage") }
-            guard xd.isFinite, yd.isFinite else { throw TwinError.invalidInput("ion \(i): detector coordinates are not finite") }
-            let r = v / (kf * F)
-            let m = L / (xi * r)
-            let x = xd / m, y = yd / m
-            depth += dzConst / (v * v)
-            let rho2 = min(x * x + y * y, r * r)
-            xs[i] = Float(x); ys[i] = Float(y)
-            zs[i] = Float(-depth - (r - (r * r - rho2).squareRoot()))
-        }
-        return (xs, ys, zs)
+    public static func reconstruct(_ acq: Acquisition, _ p: ReconstructionParameters,
+                                   threads: Int = 1) throws -> (x: [Float], y: [Float], z: [Float]) {
+        let r = try Reconstructor.reconstruct(acq, try p.setup(for: .bas), threads: threads)
+        return (r.xNM, r.yNM, r.zNM)
     }
 }

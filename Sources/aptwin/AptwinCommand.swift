@@ -11,7 +11,8 @@ struct Aptwin: ParsableCommand {
         commandName: "aptwin",
         abstract: "AtomProbeTwin: a digital twin of an atom probe inside a JEOL F200 TEM.",
         version: ScenarioRunner.packageVersion,
-        subcommands: [Run.self, Specimen.self, Field.self, Trace.self, TEM.self, Spectrum.self, ScenarioCommand.self, Info.self, Convert.self, Bench.self])
+        subcommands: [Run.self, Specimen.self, Field.self, Trace.self, TEM.self, Spectrum.self, Reconstruct.self, Score.self,
+                      ScenarioCommand.self, Info.self, Convert.self, Bench.self])
 }
 
 /// Errors the CLI reports with a message and a non-zero exit code.

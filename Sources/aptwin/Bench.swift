@@ -12,16 +12,18 @@ import TEMImaging
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: machine-readable results with CPU and wall time.",
-        discussion: "Stages: formats, specimen, evaporation, tem, optics, pipeline (default: all). Output: {\"machine\": {...}, \"results\": [{\"stage\", \"case\", \"cpu_s\", \"wall_s\", <metric>}]}.")
-    @Argument(help: "Stage to benchmark (formats, specimen, evaporation, tem, optics, pipeline); all when omitted.") var stage: String?
+        discussion: "Stages: formats, specimen, evaporation, tem, optics, pipeline, reconstruction (default: all). Output: {\"machine\": {...}, \"results\": [{\"stage\", \"case\", \"cpu_s\", \"wall_s\", <metric>}]}.")
+    @Argument(help: "Stage to benchmark (formats, specimen, evaporation, tem, optics, pipeline, reconstruction); all when omitted.") var stage: String?
     @Flag(help: "Print JSON only.") var json = false
     @Option(help: "Worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "evaporation: also the 10⁷-atom needle, 10⁶ events (about half an hour).") var large = false
     @Flag(name: .customLong("with-aptrajectories"),
           help: "evaporation: also run the PyPI package aptrajectories on the small tip (needs network; Validation/aptrajectories/run.sh).")
     var withAptrajectories = false
+    @Option(help: "Synthetic ions for the in-memory reconstruction cases.") var reconIons: Int = 100_000_000
+    @Option(help: "Ions in the EPOS file of the streaming reconstruction case.") var streamIons: Int = 20_000_000
 
-    static let stages = ["formats", "specimen", "evaporation", "tem", "optics", "pipeline"]
+    static let stages = ["formats", "specimen", "evaporation", "tem", "optics", "pipeline", "reconstruction"]
 
     func run() throws {
         try reportingErrors {
@@ -38,6 +40,7 @@ struct Bench: ParsableCommand {
                 case "evaporation": r = try benchEvaporation()
                 case "tem": r = try benchTEM()
                 case "optics": r = benchOptics()
+                case "reconstruction": r = try benchReconstruction()
                 default: r = try benchPipeline()
                 }
                 results += r

@@ -5,21 +5,25 @@ import MaterialsData
 import TwinCore
 
 
-/// Reads an ion file (POS or EPOS) by extension.
+/// Reads an ion file (POS, EPOS or Cameca APT) by extension; APT notes (skipped sections) go to stderr.
 func readAcquisition(_ path: String, voltageUnit: EPOSVoltageUnit) throws -> (APTFormat, Acquisition) {
     let url = URL(fileURLWithPath: path)
     guard let fmt = APTFormat.fromPath(path) else {
-        throw CLIError("\(path): unknown file type; supported: .pos, .epos, .rrng, .npy")
+        throw CLIError("\(path): unknown file type; supported: .pos, .epos, .apt, .rrng, .npy")
     }
     switch fmt {
     case .pos: return (fmt, try POSFile.read(url))
     case .epos: return (fmt, try EPOSFile.read(url, voltageUnit: voltageUnit))
+    case .apt:
+        let acq = try APTFile.read(url)
+        for n in acq.notes { FileHandle.standardError.write(Data("aptwin: note: \(n)\n".utf8)) }
+        return (fmt, acq)
     default: throw CLIError("\(path): \(fmt.rawValue) files hold no ions")
     }
 }
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Describe an APT file (POS, EPOS, RRNG, NPY).")
+    static let configuration = CommandConfiguration(abstract: "Describe an APT file (POS, EPOS, Cameca APT, RRNG, NPY).")
     @Argument(help: "The file.") var file: String
     @Flag(help: "Print JSON (keys format, ions, bounds_nm, mass_range_da, …).") var json = false
     @Option(help: "Voltage unit assumed for EPOS files: v or kv.") var eposVoltageUnit: String = "v"
@@ -28,12 +32,22 @@ struct Info: ParsableCommand {
         try reportingErrors {
             let unit = try parseUnit(eposVoltageUnit)
             guard let fmt = APTFormat.fromPath(file) else {
-                throw CLIError("\(file): unknown file type; supported: .pos, .epos, .rrng, .npy")
+                throw CLIError("\(file): unknown file type; supported: .pos, .epos, .apt, .rrng, .npy")
             }
             var out: [String: Any] = ["format": fmt.rawValue, "file": file]
             switch fmt {
-            case .pos, .epos:
+            case .pos, .epos, .apt:
                 let (_, acq) = try readAcquisition(file, voltageUnit: unit)
+                if fmt == .apt {
+                    let lay = try APTFile.layout(URL(fileURLWithPath: file))
+                    out["apt_sections"] = lay.sections.map { ["name": $0.name, "unit": $0.unit, "record_size": $0.recordSize,
+                                                              "byte_offset": $0.headerOffset] as [String: Any] }
+                    out["notes"] = acq.notes
+                    if !acq.detectorXMM.isEmpty {
+                        out["detector_bounds_mm"] = bounds([acq.detectorXMM, acq.detectorYMM]).map { [$0.0, $0.1] }
+                    }
+                    if !acq.vDCV.isEmpty { out["v_dc_range_v"] = bounds([acq.vDCV]).first.map { [$0.0, $0.1] } ?? [] }
+                }
                 out["ions"] = acq.count
                 out["columns"] = acq.presentColumns
                 out["bounds_nm"] = bounds([acq.xNM, acq.yNM, acq.zNM]).map { [$0.0, $0.1] }
@@ -94,7 +108,7 @@ func parseUnit(_ s: String) throws -> EPOSVoltageUnit {
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert between formats by extension: POS ↔ EPOS, RRNG → RRNG, POS/EPOS → a directory of .npy columns.",
+        abstract: "Convert between formats by extension: POS/EPOS/APT → POS, EPOS or APT, RRNG → RRNG, POS/EPOS/APT → a directory of .npy columns.",
         discussion: "An OUT that ends in '/' or names an existing directory receives one .npy file per column (x_nm.npy, mass_to_charge_da.npy, …). EPOS written from POS gets zero TOF, voltages and detector coordinates.")
     @Argument(help: "Input file.") var input: String
     @Argument(help: "Output file or directory.") var output: String
@@ -143,6 +157,7 @@ struct Convert: ParsableCommand {
             case .pos: try POSFile.write(acq, to: outURL)
             case .epos:
                 try EPOSFile.write(acq, to: outURL, voltageUnit: unit, fillMissingWithZeros: true)
+            case .apt: try APTFile.write(acq, to: outURL)
             default: throw CLIError("\(output): cannot write \(outFmt.rawValue) from \(inFmt.rawValue)")
             }
             print("wrote \(output): \(acq.count) ions")
