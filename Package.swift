@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "TwinCore", dependencies: ["MaterialsData"]),
         .target(name: "SpecimenBuilder", dependencies: ["TwinCore", "MaterialsData", "GSLKit"]),
         .target(name: "FieldEvaporation", dependencies: ["TwinCore", "MaterialsData"]),
-        .target(name: "IonOptics", dependencies: ["TwinCore", "MaterialsData"]),
+        .target(name: "IonOptics", dependencies: ["TwinCore", "MaterialsData", "FieldEvaporation"]),
         .target(name: "MassSpectrum", dependencies: ["TwinCore", "MaterialsData", "GSLKit"]),
         .target(name: "Reconstruction", dependencies: ["TwinCore", "FileFormats"]),
         .target(name: "TEMImaging", dependencies: ["TwinCore", "GSLKit"]),

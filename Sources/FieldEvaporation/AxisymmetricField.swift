@@ -390,3 +390,56 @@ enum DormandPrince {
     static let b5: [Double] = [35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84, 0]
     static let b4: [Double] = [5179.0 / 57600, 0, 7571.0 / 16695, 393.0 / 640, -92097.0 / 339200, 187.0 / 2100, 1.0 / 40]
 }
+
+/// The continuum field of an ``AxisymmetricFieldModel`` tabulated for fast trajectory integration: E_ρ and E_z per
+/// volt on a polar grid about the apex sphere's centre (0, −R), logarithmic in distance (R … the counter-electrode)
+/// and uniform in polar angle, bilinearly interpolated. Inside the conductor the table is not meant to be used.
+public struct AxisymmetricFieldTable: Sendable {
+    public let apexRadiusNM: Double
+    public let maxRadiusNM: Double
+    let nr: Int, nt: Int
+    let logR0: Double, dLogR: Double, dTheta: Double
+    let er: [Float], ez: [Float]
+
+    /// Tabulates `model` (apex radius `apexRadiusNM`, apex at z = 0) out to `maxRadiusNM` from the cap centre.
+    public init(model: AxisymmetricFieldModel, apexRadiusNM r: Double, maxRadiusNM: Double, threads: Int,
+                radialPoints: Int = 220, angularPoints: Int = 181) {
+        apexRadiusNM = r; self.maxRadiusNM = maxRadiusNM
+        nr = radialPoints; nt = angularPoints
+        logR0 = log(r * 0.98); dLogR = (log(maxRadiusNM) - logR0) / Double(nr - 1)
+        dTheta = Double.pi / Double(nt - 1)
+        let (lr0, dlr, dth, ntl) = (logR0, dLogR, dTheta, nt)
+        let rows = ParallelChunks.map(count: nr, chunkSize: 4, threads: threads) { _, range -> [(Float, Float)] in
+            var out: [(Float, Float)] = []
+            for i in range {
+                let rr = exp(lr0 + Double(i) * dlr)
+                for j in 0..<ntl {
+                    let th = Double(j) * dth
+                    let e = model.field(rhoNM: rr * sin(th), zNM: -r + rr * cos(th))
+                    out.append((Float(e.rho), Float(e.z)))
+                }
+            }
+            return out
+        }
+        let flat = rows.flatMap { $0 }
+        er = flat.map(\.0); ez = flat.map(\.1)
+    }
+
+    /// Field per volt (V/nm per V) at a point (nm; apex at the origin, axis z). Zero beyond the table.
+    @inline(__always)
+    public func field(xNM: Double, yNM: Double, zNM: Double) -> SIMD3<Double> {
+        let rho = (xNM * xNM + yNM * yNM).squareRoot()
+        let dz = zNM + apexRadiusNM
+        let rr = (rho * rho + dz * dz).squareRoot()
+        if rr >= maxRadiusNM || rr <= 0 { return .zero }
+        let u = min(Double(nr - 1) - 1e-9, max(0, (log(rr) - logR0) / dLogR))
+        let v = min(Double(nt - 1) - 1e-9, max(0, atan2(rho, dz) / dTheta))
+        let i = Int(u), j = Int(v)
+        let a = u - Double(i), b = v - Double(j)
+        let k00 = i * nt + j, k01 = k00 + 1, k10 = k00 + nt, k11 = k10 + 1
+        let wr = (1 - a) * (1 - b) * Double(er[k00]) + (1 - a) * b * Double(er[k01]) + a * (1 - b) * Double(er[k10]) + a * b * Double(er[k11])
+        let wz = (1 - a) * (1 - b) * Double(ez[k00]) + (1 - a) * b * Double(ez[k01]) + a * (1 - b) * Double(ez[k10]) + a * b * Double(ez[k11])
+        if rho < 1e-12 { return SIMD3(0, 0, wz) }
+        return SIMD3(wr * xNM / rho, wr * yNM / rho, wz)
+    }
+}

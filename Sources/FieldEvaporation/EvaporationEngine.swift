@@ -133,6 +133,8 @@ public struct EvaporationRun: Sendable {
     public var apexRadiusNM: [Float]
     /// Field factor k_f of the continuum model at each event.
     public var fieldFactorKf: [Float]
+    /// Centre of the fitted apex sphere at each event, nm.
+    public var apexCentreXNM: [Float], apexCentreYNM: [Float], apexCentreZNM: [Float]
     public var timeSeries: [EngineSample]
     public var snapshots: [SurfaceSnapshot]
     public var pulseStatistics: PulseStatistics
@@ -209,6 +211,7 @@ struct EngineState {
     var events = EvaporationEvents()
     var apexR: [Float] = []
     var kfPerEvent: [Float] = []
+    var centreX: [Float] = [], centreY: [Float] = [], centreZ: [Float] = []
     var series: [EngineSample] = []
     var snapshots: [SurfaceSnapshot] = []
     var stats = PulseStatistics()
@@ -470,6 +473,7 @@ struct EngineState {
                 events.launchXNM.append(atoms.xNM[i]); events.launchYNM.append(atoms.yNM[i]); events.launchZNM.append(atoms.zNM[i])
                 events.normalX.append(Float(n.x)); events.normalY.append(Float(n.y)); events.normalZ.append(Float(n.z))
                 apexR.append(Float(apexRadius)); kfPerEvent.append(Float(kf))
+                centreX.append(Float(apexCentre.x)); centreY.append(Float(apexCentre.y)); centreZ.append(Float(apexCentre.z))
                 let xi0 = Double(atoms.xNM[i]), yi0 = Double(atoms.yNM[i])
                 if xi0 * xi0 + yi0 * yi0 < 4 { depth = max(depth, zApex0 - Double(atoms.zNM[i])) }
                 sinceRefresh += 1
@@ -488,7 +492,8 @@ struct EngineState {
         }
         record(pulse: pulse, vDC: vDC, rate: servo.estimate)
         progress.report("evaporation", events.count, events.count)
-        return EvaporationRun(events: events, apexRadiusNM: apexR, fieldFactorKf: kfPerEvent, timeSeries: series, snapshots: snapshots,
+        return EvaporationRun(events: events, apexRadiusNM: apexR, fieldFactorKf: kfPerEvent,
+                              apexCentreXNM: centreX, apexCentreYNM: centreY, apexCentreZNM: centreZ, timeSeries: series, snapshots: snapshots,
                               pulseStatistics: stats, stopReason: stop, depthNM: depth, pulsePeakNS: kin.peakNS,
                               setupWallS: setupWallS)
     }

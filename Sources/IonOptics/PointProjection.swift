@@ -31,6 +31,7 @@ public struct DetectionResult: Sendable {
     public var hits: DetectorHits
     /// Fate of every event, in event order.
     public var fate: [IonFate]
+    public init(hits: DetectorHits, fate: [IonFate]) { self.hits = hits; self.fate = fate }
 }
 
 /// **Baseline** ion optics: point projection with an image compression factor, ideal time of flight.

@@ -56,8 +56,8 @@ public struct RangingResult: Sendable {
 ///
 /// 1. Expected lines: every natural isotope of the given elements at charge states 1…`maxCharge`.
 /// 2. Peaks: local maxima of the histogram above `minCounts` that lie within `toleranceDa` of an expected line.
-/// 3. Range of a peak: grown from the maximum while the counts keep falling and stay above the background
-///    (the median bin count), never past half-way to a neighbouring expected line.
+/// 3. Range of a peak: grown from the maximum while the counts (smoothed over ±3 bins) keep falling and stay above
+///    the background (the median bin count) and 1 % of the peak, never past half-way to a neighbouring expected line.
 /// 4. Composition: counts of each range are shared out between its candidate isotopes in proportion to
 ///    fraction × abundance, solved by least squares for the element totals (the usual isotope-ratio
 ///    decomposition of overlapping peaks, e.g. ⁵⁴Fe²⁺/⁵⁴Cr²⁺ at 27 Da).
@@ -100,9 +100,20 @@ public enum AutoRanging {
             let others = lines.map(\.mnDa).filter { abs($0 - line.mnDa) > 2 * h.binDa }
             let lowerLimit = (others.filter { $0 < line.mnDa }.max().map { ($0 + line.mnDa) / 2 }) ?? 0
             let upperLimit = (others.filter { $0 > line.mnDa }.min().map { ($0 + line.mnDa) / 2 }) ?? h.maxDa
+            // Grow on the counts smoothed over ±3 bins (a sparse spectrum at 0.01 Da is noisy bin to bin) while they
+            // keep falling and stay above the background and 1 % of the peak (tails included).
+            func smooth(_ b: Int) -> Double {
+                let a = max(0, b - 3), e = min(c.count - 1, b + 3)
+                return Double(c[a...e].reduce(0) { $0 + Int($1) }) / Double(e - a + 1)
+            }
+            // The peak's own maximum may lie just outside the tolerance window (a calibration a few 0.1 % off):
+            // climb to it on the smoothed counts, within the limits.
+            while best > 0, h.centreDa(best - 1) > lowerLimit, smooth(best - 1) > smooth(best) { best -= 1 }
+            while best + 1 < c.count, h.centreDa(best + 1) < upperLimit, smooth(best + 1) > smooth(best) { best += 1 }
+            let floorCounts = 0.01 * smooth(best)
             var lo = best, hi = best
-            while lo > 0, h.centreDa(lo - 1) > lowerLimit, c[lo - 1] > 0, Double(c[lo - 1]) > bg[lo - 1], c[lo - 1] <= c[lo] { lo -= 1 }
-            while hi + 1 < c.count, h.centreDa(hi + 1) < upperLimit, c[hi + 1] > 0, Double(c[hi + 1]) > bg[hi + 1], c[hi + 1] <= c[hi] { hi += 1 }
+            while lo > 0, h.centreDa(lo - 1) > lowerLimit, smooth(lo - 1) > max(bg[lo - 1], floorCounts), smooth(lo - 1) <= smooth(lo) * 1.05 { lo -= 1 }
+            while hi + 1 < c.count, h.centreDa(hi + 1) < upperLimit, smooth(hi + 1) > max(bg[hi + 1], floorCounts), smooth(hi + 1) <= smooth(hi) * 1.05 { hi += 1 }
             let lowDa = Double(lo) * h.binDa, highDa = Double(hi + 1) * h.binDa
             // Candidates: all lines inside the range (or within tolerance of the maximum).
             var cands: [IsotopePeak] = []

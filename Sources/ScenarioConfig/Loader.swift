@@ -197,9 +197,6 @@ public struct ResolvedScenario: Sendable {
            let maxP = double("instrument.holder_max_pulse_v"), pf * maxDC > maxP {
             notes.append("instrument.pulse_fraction × holder_max_dc_v = \(pf * maxDC) V exceeds holder_max_pulse_v = \(maxP) V: the acquisition stops when the pulse reaches it")
         }
-        if let b = double("instrument.lens_peak_field_t"), b != 0 {
-            err("instrument.lens_peak_field_t", "is \(b) T, but the baseline point-projection optics cannot model the lens field; set 0 (lens off)")
-        }
         if let r = double("specimen.apex_radius_nm"), let l = double("specimen.length_nm"), l < r {
             err("specimen.length_nm", "is \(l) nm, shorter than apex_radius_nm = \(r) nm: the cap would not fit")
         }

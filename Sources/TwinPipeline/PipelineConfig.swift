@@ -18,6 +18,13 @@ public struct PipelineConfig: Sendable {
     public var composition: [CompositionEntry] { specimen.spec.composition }
     public var evaporation: EvaporationEngineParameters
     public var detector: DetectorParameters
+    /// Traced flight (default) or the baseline point projection.
+    public var tracedOptics: Bool
+    public var lensPeakFieldT: Double
+    public var lensLengthMM: Double
+    public var lensEdgeMM: Double
+    public var deadTimeNS: Double
+    public var deadRadiusMM: Double
     /// Reconstruction parameters; k_f and ξ are replaced by the run's computed means unless the scenario gives them.
     public var reconstruction: ReconstructionParameters
     public var reconstructionKfGiven: Bool
@@ -77,6 +84,12 @@ public struct PipelineConfig: Sendable {
         det.positionResolutionMM = s.double("instrument.detector_position_resolution_mm") ?? 0.1
         det.timingResolutionNS = s.double("instrument.detector_timing_resolution_ns") ?? 0.1
         detector = det
+        tracedOptics = (s.string("instrument.optics") ?? "traced") == "traced"
+        lensPeakFieldT = s.double("instrument.lens_peak_field_t") ?? 0
+        lensLengthMM = s.double("instrument.lens_length_mm") ?? 3
+        lensEdgeMM = s.double("instrument.lens_edge_mm") ?? 0.5
+        deadTimeNS = s.double("instrument.detector_dead_time_ns") ?? 10
+        deadRadiusMM = s.double("instrument.detector_dead_radius_mm") ?? 5
         ev.targetDetectionRate = s.double("acquisition.target_detection_rate") ?? 0.01
         ev.detectionEfficiency = det.efficiency
         ev.detectorHalfAngleRad = atan(det.diameterMM / 2 / det.flightPathMM)

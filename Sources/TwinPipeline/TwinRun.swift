@@ -41,8 +41,10 @@ public enum TwinSimulation {
         config.detector.imageCompression = meanXi
         if !config.reconstructionKfGiven { config.reconstruction.fieldFactorKf = meanKf }
         if !config.reconstructionXiGiven { config.reconstruction.imageCompression = meanXi }
-        let optics = PointProjectionOptics(detector: config.detector)
-        let (det, t3) = measure("optics_detector") { optics.fly(events: evap.events, atoms: atoms, seed: config.seed, threads: threads) }
+        let (det, t3) = try measure("optics_detector") { () throws -> DetectionResult in
+            if config.tracedOptics { return try TracedFlight.detect(evap, atoms: atoms, config: config, threads: threads) }
+            return PointProjectionOptics(detector: config.detector).fly(events: evap.events, atoms: atoms, seed: config.seed, threads: threads)
+        }
         timings.append(t3)
 
         var acq = Acquisition()
@@ -58,8 +60,14 @@ public enum TwinSimulation {
                                               pulseFraction: config.evaporation.pulseFraction,
                                               pulseFrequencyHz: config.pulseFrequencyHz, temperatureK: config.temperatureK)
 
-        // Spectrum: ideal calibration (the baseline TOF has no offset and the full pulse voltage).
-        let calibration = TOFCalibration(flightPathMM: config.detector.flightPathMM)
+        // Spectrum: traced flights are calibrated as an instrument is, by fitting t0 and the flight length to the
+        // isotope peaks of the main element (V_eff = V_DC + β V_p with β = 1: the pulse deficit shows as tails);
+        // the baseline point projection has an ideal TOF.
+        var calibration = TOFCalibration(flightPathMM: config.detector.flightPathMM)
+        if config.tracedOptics, let main = config.composition.max(by: { $0.fraction < $1.fraction }),
+           let fit = try? calibration.fitted(to: acq, elementZ: main.z) {
+            calibration = fit.calibration
+        }
         let ((hist, rng), t4) = try measure("spectrum") { () throws -> (MassHistogram, RangingResult) in
             acq.massToChargeDa = try calibration.convert(acq)
             let h = MassHistogram(masses: acq.massToChargeDa, binDa: config.spectrumBinDa, maxDa: config.spectrumMaxDa)

@@ -75,7 +75,7 @@ final class TEMPipelineTests: XCTestCase {
         let yaml = """
         name: seq
         seed: 2
-        specimen: {apex_radius_nm: 12, shank_half_angle_deg: 5, length_nm: 40}
+        specimen: {apex_radius_nm: 12, shank_half_angle_deg: 5, length_nm: 60}
         instrument: {flight_path_mm: 100, detector_diameter_mm: 80}
         acquisition: {max_events: 30000, max_depth_nm: 6, imaging_stops_events: [0, 9000, 18000]}
         imaging: {width_px: 240, height_px: 150, tem_frames: false, sequence_frames: 5}
