@@ -66,12 +66,13 @@ public enum ArrivalFate: UInt8, Sendable {
     /// Merged into an earlier hit of the same pulse (policy `.merge`); that hit keeps the earlier ion's index.
     case merged = 5
 
-    /// The coarser ``IonFate`` of the point-projection baseline (dead-zone and merged ions count as not registered,
-    /// ions that never reached the plane as outside the detector).
+    /// The coarser ``IonFate`` of a run (dead-zone and merged ions count as lost in the dead zone, ions that never
+    /// reached the plane as outside the detector).
     public var ionFate: IonFate {
         switch self {
         case .detected: return .detected
-        case .notRegistered, .deadZoneLost, .merged: return .notRegistered
+        case .notRegistered: return .notRegistered
+        case .deadZoneLost, .merged: return .lostInDeadZone
         case .outsideDetector, .neverReached: return .outsideDetector
         }
     }

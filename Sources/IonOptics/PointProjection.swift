@@ -24,6 +24,8 @@ public enum IonFate: UInt8, Sendable {
     case notRegistered = 0
     /// Missed the active area of the detector.
     case outsideDetector = 2
+    /// Reached the active area but was lost in (or merged into) the multi-hit dead zone of an earlier hit.
+    case lostInDeadZone = 3
 }
 
 /// Result of the flight-and-detection stage.

@@ -164,6 +164,7 @@ public enum ScenarioRunner {
             case .detected: counts["detected", default: 0] += 1
             case .notRegistered: counts["not_registered", default: 0] += 1
             case .outsideDetector: counts["outside_detector", default: 0] += 1
+            case .lostInDeadZone: counts["lost_in_dead_zone", default: 0] += 1
             }
         }
         var truthComp: [String: Double] = [:]
