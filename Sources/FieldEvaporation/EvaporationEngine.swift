@@ -25,11 +25,11 @@ public struct EvaporationEngineParameters: Sendable {
     public var environment = NeedleEnvironment()
     public var normalRadiusNM = 0.75
     public var nearRadiusNM = 1.2
-    public var localRadiusNM = 0.8
+    public var localRadiusNM = 1.2
     public var localSweeps = 3
     public var openingAngle = 0.5
     /// Global refresh after this fraction of the surface atoms has evaporated (at least 32 events).
-    public var refreshFraction = 0.05
+    public var refreshFraction = 0.035
     public var refreshIterations = 1
     /// Polar angle of the apex cap over which atomistic and continuum fields are matched, degrees.
     public var matchCapDeg = 20.0

@@ -193,7 +193,7 @@ public enum ScenarioSchema {
             SchemaField("attempt_frequency_hz", .double(1e9...1e15), .double(1e13), "Attempt frequency nu of the Arrhenius rate."),
             SchemaField("pulse_fwhm_ns", .double(0.01...1000), .double(2.0), "Full width at half maximum of the Gaussian voltage pulse at the tip (uncertain for the side-entry holder)."),
             SchemaField("tree_opening_angle", .double(0.1...1.0), .double(0.5), "Barnes-Hut opening angle of the surface-charge octree."),
-            SchemaField("refresh_fraction", .double(0.001...0.5), .double(0.02), "Global field refresh after this fraction of the surface atoms has evaporated."),
+            SchemaField("refresh_fraction", .double(0.001...0.5), .double(0.035), "Global field refresh after this fraction of the surface atoms has evaporated."),
             SchemaField("near_radius_nm", .double(0.5...3), .double(1.2), "Charges within this distance are summed directly at every update."),
             SchemaField("normal_radius_nm", .double(0.3...3), .double(0.75), "Neighbourhood radius of the surface normals."),
             SchemaField("snapshot_events", .intList(count: nil, range: 0...2_000_000_000), .intList([]), "Write the surface atoms and their fields at these event counts."),

@@ -58,10 +58,10 @@ public struct PipelineConfig: Sendable {
         ev.fieldBondMixing = s.double("evaporation.field_bond_mixing") ?? 0.5
         ev.pulseFWHMNS = s.double("evaporation.pulse_fwhm_ns") ?? 2.0
         ev.openingAngle = s.double("evaporation.tree_opening_angle") ?? 0.5
-        ev.refreshFraction = s.double("evaporation.refresh_fraction") ?? 0.02
+        ev.refreshFraction = s.double("evaporation.refresh_fraction") ?? 0.035
         ev.nearRadiusNM = s.double("evaporation.near_radius_nm") ?? 1.2
         ev.normalRadiusNM = s.double("evaporation.normal_radius_nm") ?? 0.75
-        ev.localRadiusNM = min(ev.nearRadiusNM, 0.9)
+        ev.localRadiusNM = ev.nearRadiusNM
         if case .intList(let l)? = s["evaporation.snapshot_events"] { ev.snapshotAtEvents = l }
         var env = NeedleEnvironment()
         env.counterElectrodeDistanceMM = s.double("field.counter_electrode_distance_mm") ?? 5

@@ -186,7 +186,7 @@ struct Bench: ParsableCommand {
     /// and, when `--with-aptrajectories` is given, the same small tip through the PyPI package aptrajectories.
     func benchEvaporation() throws -> [[String: Any]] {
         var out: [[String: Any]] = []
-        var cases: [(Double, Double, Int)] = [(4e4, 5, 20_000), (1e6, 15, 100_000)]
+        var cases: [(Double, Double, Int)] = [(4e4, 5, 20_000), (1e6, 15, 50_000)]
         if large { cases.append((1e7, 30, 1_000_000)) }
         for (target, r, events) in cases {
             let (atoms, p0) = try tungstenNeedle(atoms: target, radiusNM: r)

@@ -63,8 +63,8 @@ final class EngineTests: XCTestCase {
         let dc = Double(st.dcEvents) / Double(run.events.count)
         print("servo: detected rate over the second half \(rate) (target 0.01); V_DC \(half.vDCV) → \(last.vDCV) V; multi-event pulses \(multi); DC events \(dc); events/firing pulse \(Double(run.events.count) / Double(st.firingPulses)); mean top-field jump at a refresh \(st.meanRefreshTopFieldJump)")
         // The servo keeps the mean rate within a factor of 2 of the target and raises V_DC as the tip blunts. The
-        // issue's ±10 % is not reached: each global refresh raises the largest fields by ~4 % (see the type's
-        // doc), which sets off bursts the block servo cannot follow.
+        // issue's ±10 % is not reached: departures come in bursts (a removal raises a neighbour's field past the
+        // threshold of the same pulse) that the block servo cannot follow (article TwoScaleField).
         XCTAssertEqual(log(rate / 0.01), 0, accuracy: log(2.0))
         XCTAssertGreaterThan(last.vDCV, half.vDCV)
         XCTAssertLessThan(dc, 0.01, "at 78 K almost every event falls within the pulse")
