@@ -311,6 +311,7 @@ struct EngineState {
         if let m = macroTable[k] { return m }
         let r = pow(1.05, Double(k))
         let env = p.environment
+        // A cylindrical needle (0°) is modelled as a 0.5° cone, so that it still widens into its post.
         let prof = MeridianProfile.sphereOnCone(radiusNM: r, shankHalfAngleDeg: max(0.5, p.shankHalfAngleDeg),
                                                 postRadiusNM: env.postRadiusUM * 1e3, totalLengthNM: env.postLengthMM * 1e6)
         let m = try AxisymmetricFieldModel(profile: prof, environment: env, apexSpacingNM: 0.08 * r)

@@ -171,7 +171,6 @@ final class SurfaceCharges {
             activeCount -= 1
         }
         var exposed: [Int] = []
-        var normalsChanged: [Int] = []
         atomGrid.forEachCandidate(nearX: x, y: y, z: z) { j in
             guard alive[j] else { return }
             let dx = Double(xs[j]) - x, dy = Double(ys[j]) - y, dz = Double(zs[j]) - z
@@ -185,7 +184,6 @@ final class SurfaceCharges {
                 // The removed atom was at offset −(dx, dy, dz) from j.
                 accX[sj] += dx; accY[sj] += dy; accZ[sj] += dz
                 updateNormal(sj)
-                normalsChanged.append(sj)
             }
         }
         var created: [Int] = []
@@ -206,7 +204,6 @@ final class SurfaceCharges {
             if dx * dx + dy * dy + dz * dz <= lr2 { changed.append(k) }
         }
         changed.sort()
-        _ = normalsChanged
         return (changed, created)
     }
 
