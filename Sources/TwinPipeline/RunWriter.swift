@@ -146,7 +146,7 @@ public enum ScenarioRunner {
             let v0 = Double(r.evaporation.events.vDCV.first ?? 0), v1 = Double(r.evaporation.events.vDCV.last ?? 0)
             for (k, (name, mask, v)) in ([("tem_bf_start", nil, v0), ("tem_bf_end", alive, v1)] as [(String, [Bool]?, Double)]).enumerated() {
                 let f = try NeedleFrames.render(atoms: r.atoms, alive: mask, atomicVolumeNM3: c.lattice.atomicVolumeNM3, voltageV: v,
-                                                settings: c.tem, frameIndex: k, seed: c.seed, threads: threads)
+                                                settings: c.tem, frameIndex: k, seed: c.seed, threads: threads, shank: c.geometry)
                 try PNGFile.write(GrayImage16(width: f.frame.width, height: f.frame.height, pixels: f.frame.counts),
                                   to: url("images/\(name).png"))
             }

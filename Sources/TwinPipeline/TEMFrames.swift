@@ -92,16 +92,26 @@ public struct NeedleFrame: Sendable {
 
 /// Renders BF-TEM frames of an atomistic needle.
 public enum NeedleFrames {
+    /// Renders one frame. With `shank` (the specimen's geometry), the needle is continued below its atomistic base
+    /// as a solid cone of the shank's half-angle out of the frame, as the real needle is: a simulated needle is only
+    /// as long as its atoms, and one that ends inside the field of view could not be measured.
     public static func render(atoms: TruthAtoms, alive: [Bool]?, atomicVolumeNM3: Double, voltageV: Double, settings t: TEMSettings,
-                              frameIndex: Int, seed: UInt64, threads: Int) throws -> NeedleFrame {
+                              frameIndex: Int, seed: UInt64, threads: Int, shank: NeedleGeometry? = nil) throws -> NeedleFrame {
         let g = t.geometry(frameIndex: frameIndex, seed: seed)
         var material = [Int8](repeating: 0, count: atoms.count)
         if t.layer != nil {
             for i in 0..<atoms.count where atoms.phase[i] == PhaseLabel.surfaceLayer.rawValue { material[i] = 1 }
         }
         let nMat = t.layer == nil ? 1 : 2
-        let maps = ProjectedThickness.maps(atoms: atoms, alive: alive, material: nMat > 1 ? material : nil, materialCount: nMat,
+        var maps = ProjectedThickness.maps(atoms: atoms, alive: alive, material: nMat > 1 ? material : nil, materialCount: nMat,
                                            atomicVolumeNM3: atomicVolumeNM3, geometry: g, oversample: t.oversample, threads: threads)
+        if let shank, let zBase = atoms.zNM.min() {
+            let zb = Double(zBase)
+            let rb = shank.radiusNM(atZ: -shank.lengthNM)
+            let tanA = tan(shank.shankHalfAngleDeg * .pi / 180)
+            let cone = ProjectedThickness.analytic(radiusAtZ: { z in z < zb ? rb + (zb - z) * tanA : 0 }, geometry: g, subsamples: 2)
+            for k in 0..<cone.count { maps[0][k] += cone[k] }
+        }
         var phase: [Float]? = nil
         if t.biasPhase && voltageV != 0 {
             var total = maps[0]

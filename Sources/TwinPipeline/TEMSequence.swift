@@ -134,7 +134,8 @@ public enum TEMSequence {
                 while removed < min(ev, run.eventAtomIDs.count) { alive[Int(run.eventAtomIDs[removed])] = false; removed += 1 }
                 let v = run.eventVDCV.isEmpty ? 0 : Double(run.eventVDCV[max(0, min(ev, run.eventVDCV.count) - 1)])
                 let f = try NeedleFrames.render(atoms: run.atoms, alive: alive, atomicVolumeNM3: c.lattice.atomicVolumeNM3, voltageV: v,
-                                                settings: settings, frameIndex: fi, seed: c.seed, threads: threads)
+                                                settings: settings, frameIndex: fi, seed: c.seed, threads: threads,
+                                                shank: c.geometry)
                 let name = String(format: "frame_%04d.png", fi)
                 try PNGFile.write(GrayImage16(width: f.frame.width, height: f.frame.height, pixels: f.frame.counts),
                                   to: partial.appendingPathComponent("frames/\(name)"))

@@ -23,6 +23,7 @@ public enum TEMSnapshot {
         }
         let settings = TEMSettings(s, composition: config.composition, layerComposition: config.specimen.spec.surfaceLayerComposition)
         return try NeedleFrames.render(atoms: atoms, alive: alive, atomicVolumeNM3: config.lattice.atomicVolumeNM3, voltageV: voltage,
-                                       settings: settings, frameIndex: 0, seed: config.seed, threads: threads)
+                                       settings: settings, frameIndex: 0, seed: config.seed, threads: threads,
+                                       shank: config.geometry)
     }
 }
