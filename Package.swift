@@ -51,7 +51,9 @@ let package = Package(
         ]),
 
         .testTarget(name: "MaterialsDataTests", dependencies: ["MaterialsData"]),
-        .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats", "TwinCore", "MaterialsData"]),
+        // The real Si dataset (fetched at test time), shared by the test targets that read it.
+        .target(name: "TestDatasets", path: "Tests/TestDatasets"),
+        .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats", "TwinCore", "MaterialsData", "TestDatasets"]),
         .testTarget(name: "ScenarioConfigTests", dependencies: ["ScenarioConfig"]),
         .testTarget(name: "GSLKitTests", dependencies: ["GSLKit"]),
         .testTarget(name: "SpecimenBuilderTests", dependencies: ["SpecimenBuilder", "TwinCore", "MaterialsData", "Analysis"]),
@@ -59,7 +61,7 @@ let package = Package(
         .testTarget(name: "TEMImagingTests", dependencies: ["TEMImaging", "TwinCore"]),
         .testTarget(name: "IonOpticsTests", dependencies: ["IonOptics", "TwinCore", "MaterialsData"]),
         .testTarget(name: "MassSpectrumTests", dependencies: ["MassSpectrum", "IonOptics", "TwinPipeline", "TwinCore", "MaterialsData", "FileFormats"]),
-        .testTarget(name: "ReconstructionTests", dependencies: ["Reconstruction", "FileFormats", "TwinCore", "TwinPipeline", "ScenarioConfig"]),
+        .testTarget(name: "ReconstructionTests", dependencies: ["Reconstruction", "FileFormats", "TwinCore", "TwinPipeline", "ScenarioConfig", "TestDatasets"]),
         .testTarget(name: "PipelineTests", dependencies: ["TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder", "Analysis", "TEMImaging"]),
     ]
 )

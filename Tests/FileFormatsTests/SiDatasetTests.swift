@@ -2,6 +2,7 @@ import FileFormats
 import Foundation
 import TwinCore
 import XCTest
+import TestDatasets
 
 /// Tests on the real Si dataset of apav 1.2.2 (skipped when it cannot be fetched; see ``SiDataset``).
 final class SiDatasetTests: XCTestCase {

@@ -3,6 +3,7 @@ import Foundation
 @testable import Reconstruction
 import TwinCore
 import XCTest
+import TestDatasets
 
 /// The real Si LEAP dataset (`Si.apt` from apav 1.2.2, fetched at test time): the shank protocol on its
 /// XDet_mm/YDet_mm sections (the file has no voltages) must give a plausible volume next to the AP Suite

@@ -16,10 +16,10 @@ import Darwin
 /// throws `XCTSkip` ("Si dataset not available: …"); a hash mismatch (after one fresh download) throws
 /// ``SiDataset/Failure``, which fails the test. Concurrent test processes are serialised with `flock`.
 ///
-/// Self-contained (Foundation, XCTest and `python3` only): copy this file into another test target as is.
-enum SiDataset {
+/// Shared by the test targets through the `TestDatasets` target (Foundation, XCTest and `python3` only).
+public enum SiDataset {
     /// Expected SHA-256 of each file.
-    static let sha256: [String: String] = [
+    public static let sha256: [String: String] = [
         "Si.pos": "dff134cc5015f56963763bee664b56f04bcace5cd6e45b63b762c722f547d98a",
         "Si.epos": "fc99c73baf2e6b6352d414beb7f900ec1853c5c62ca4770ba126ccc49a2db906",
         "Si.apt": "2a0135e9ac525c644296be2ce9b989c44bf5826a993d3885f78c18e11daef9a2",
@@ -27,22 +27,22 @@ enum SiDataset {
         "Si.RNG": "b9ec034f98ad3a8585546d7243769ef3841c6ea537aba81ed3c0648afbb236b1",
     ]
     /// Number of ions in Si.pos / Si.epos / Si.apt.
-    static let ionCount = 945_211
+    public static let ionCount = 945_211
 
     /// A dataset problem that must fail the test (not skip it).
-    struct Failure: Error, CustomStringConvertible { let description: String }
+    public struct Failure: Error, CustomStringConvertible { public let description: String }
 
     /// The local URL of one of the five files (`"Si.pos"`, …), fetching and verifying the dataset if needed.
-    static func url(_ file: String) throws -> URL {
+    public static func url(_ file: String) throws -> URL {
         guard sha256[file] != nil else { throw Failure(description: "SiDataset: unknown file \(file)") }
         return try directory().appendingPathComponent(file)
     }
 
     /// The directory holding the verified files.
-    static func directory() throws -> URL { try cached.get() }
+    public static func directory() throws -> URL { try cached.get() }
 
     /// `<package root>/.testdata`, found from this file's path (`Tests/<target>/SiDataset.swift`).
-    static var testDataRoot: URL {
+    public static var testDataRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(".testdata")
     }
