@@ -522,7 +522,7 @@ struct EngineState {
     mutating func candidates() -> [(atom: Int, x: Double, q0: Double)] {
         guard let top = heap.top else { return [] }
         let xTop = heap.score[top]
-        let delta = 15 * 8.617333e-5 * p.temperatureK / p.barrierQ0EV
+        let delta = 15 * PhysicalConstants.boltzmannEVPerK * p.temperatureK / p.barrierQ0EV
         var list = heap.atoms(withScoreAtLeast: xTop * (1 - delta), limit: 4096)
         if list.count > 128 {
             list.sort { (heap.score[$0], -$0) > (heap.score[$1], -$1) }
@@ -581,7 +581,7 @@ struct PulseKinetics {
 
     init(parameters: EvaporationEngineParameters) {
         p = parameters
-        kT = 8.617333262e-5 * parameters.temperatureK
+        kT = PhysicalConstants.boltzmannEVPerK * parameters.temperatureK
         sigmaNS = parameters.pulseFWHMNS / 2.354820045
         windowNS = 8 * sigmaNS
         peakNS = 4 * sigmaNS
