@@ -49,9 +49,10 @@ final class EngineTests: XCTestCase {
     }
 
     func testPulsedServoHoldsTheTargetRateAndEventsFallInThePulse() throws {
-        let (atoms, p0) = try TestNeedles.tungsten(atoms: 4e4, radiusNM: 5)
+        // A needle long enough that the second half of the run is still far from its frozen base.
+        let (atoms, p0) = try TestNeedles.tungsten(atoms: 1.2e5, radiusNM: 5)
         var p = p0
-        p.maxEvents = 20000
+        p.maxEvents = 50000
         p.detectorHalfAngleRad = atan(40.0 / 100)  // wide-angle detector: most of the cap is seen
         p.targetDetectionRate = 0.01
         let run = try FieldEvaporationEngine(parameters: p).run(atoms: atoms, seed: 1, threads: 2)
@@ -62,10 +63,10 @@ final class EngineTests: XCTestCase {
         let multi = Double(st.multiEventPulses) / Double(st.firingPulses)
         let dc = Double(st.dcEvents) / Double(run.events.count)
         print("servo: detected rate over the second half \(rate) (target 0.01); V_DC \(half.vDCV) → \(last.vDCV) V; multi-event pulses \(multi); DC events \(dc); events/firing pulse \(Double(run.events.count) / Double(st.firingPulses)); mean top-field jump at a refresh \(st.meanRefreshTopFieldJump)")
-        // The servo keeps the mean rate within a factor of 2 of the target and raises V_DC as the tip blunts. The
-        // issue's ±10 % is not reached: departures come in bursts (a removal raises a neighbour's field past the
-        // threshold of the same pulse) that the block servo cannot follow (article TwoScaleField).
-        XCTAssertEqual(log(rate / 0.01), 0, accuracy: log(2.0))
+        // The servo holds the mean rate within 10 % of the target and raises V_DC as the tip blunts, although
+        // departures come in bursts (article TwoScaleField): some firing pulses carry several events.
+        XCTAssertEqual(rate / 0.01, 1, accuracy: 0.1)
+        XCTAssertGreaterThan(multi, 0.05)
         XCTAssertGreaterThan(last.vDCV, half.vDCV)
         XCTAssertLessThan(dc, 0.01, "at 78 K almost every event falls within the pulse")
         // Times within the pulse cluster round the maximum.
