@@ -710,6 +710,8 @@ struct Servo {
         let err = estimate > 0 ? max(-2, min(2, log(target / estimate))) : 2
         if r >= 0.5 * target { lockedOn = true }
         if lockedOn { integral = max(-100, min(100, integral + (target - r) / target)) }
-        return vDC * exp((0.4 * err + 0.15 * integral) / sensitivity)
+        // Before the first lock-on (the fresh-cut surface loses its few corner atoms, then needs a higher voltage)
+        // the voltage climbs by up to e⁴ in rate per empty block, like an operator's start-up ramp.
+        return vDC * exp(((lockedOn ? 0.4 : 2.0) * err + 0.3 * integral) / sensitivity)
     }
 }

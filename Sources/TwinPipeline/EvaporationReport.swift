@@ -5,10 +5,10 @@ import Foundation
 public enum EvaporationReport {
     /// The engine's time series as CSV: event, pulse, V_DC, apex radius, k_f, ξ, apex field, servo rate, surface atoms.
     public static func timeSeriesCSV(_ run: EvaporationRun) -> String {
-        var s = "event_index,pulse_index,v_dc_v,apex_radius_nm,kf,image_compression,apex_field_v_per_nm,detection_rate,surface_atoms\n"
+        var s = "event_index,pulse_index,v_dc_v,apex_radius_nm,kf,image_compression,apex_field_v_per_nm,detection_rate,expected_detected,surface_atoms\n"
         for e in run.timeSeries {
             s += "\(e.eventIndex),\(e.pulseIndex),\(fmt(e.vDCV)),\(fmt(e.apexRadiusNM)),\(fmt(e.fieldFactorKf)),\(fmt(e.imageCompression)),"
-                + "\(fmt(e.apexFieldVPerNM)),\(fmt(e.detectionRate)),\(e.surfaceAtoms)\n"
+                + "\(fmt(e.apexFieldVPerNM)),\(fmt(e.detectionRate)),\(fmt(e.cumulativeDetected)),\(e.surfaceAtoms)\n"
         }
         return s
     }
