@@ -30,13 +30,30 @@ extension TOFCalibration {
     /// - Throws: `TwinError.invalidInput` if the acquisition lacks TOF or voltages, or fewer than two peaks are
     ///   found (one peak cannot separate t0 from L).
     public func fitted(to acq: Acquisition, elementZ: Int, maxCharge: Int = 3, minIons: Int = 20) throws -> CalibrationFit {
+        try fitted(to: acq, elements: [elementZ], maxCharge: maxCharge, minIons: minIons)
+    }
+
+    /// Fits t0 and L to the isotope peaks of several elements at once (a simulated run knows its elements).
+    ///
+    /// As ``fitted(to:elementZ:maxCharge:minIons:)``, with every element's lines in the least squares except those
+    /// within 0.3 % of another element's line (⁵⁴Fe/⁵⁴Cr), and the provisional alignment scored on every element's
+    /// isotope pattern at once: with one element only, a tall line of a neighbour (⁵⁶Fe²⁺ beside ⁵²Cr²⁺ in an
+    /// equiatomic Fe-Cr) can pass for the main isotope when the peaks are broad.
+    public func fitted(to acq: Acquisition, elements: [Int], maxCharge: Int = 3, minIons: Int = 20) throws -> CalibrationFit {
         let n = acq.count
         guard acq.tofNS.count == n, acq.vDCV.count == n, n > 0 else {
             throw TwinError.invalidInput("calibration needs tof_ns and v_dc_v for every ion")
         }
         let hasP = acq.vPulseV.count == n, hasD = acq.detectorXMM.count == n && acq.detectorYMM.count == n
-        guard let el = PeriodicTable.element(z: elementZ) else { throw TwinError.invalidInput("unknown element Z = \(elementZ)") }
-        let lines = AutoRanging.expectedPeaks(elements: [elementZ], maxCharge: maxCharge)
+        var els: [Element] = []
+        for z in elements {
+            guard let el = PeriodicTable.element(z: z) else { throw TwinError.invalidInput("unknown element Z = \(z)") }
+            if !els.contains(where: { $0.z == z }) { els.append(el) }
+        }
+        guard let el = els.first else { throw TwinError.invalidInput("calibration needs at least one element") }
+        let names = els.map(\.symbol).joined(separator: ",")
+        let allLines = AutoRanging.expectedPeaks(elements: els.map(\.z), maxCharge: maxCharge)
+        let lines = allLines.filter { l in !allLines.contains { $0.z != l.z && abs($0.mnDa - l.mnDa) <= 0.003 * l.mnDa } }
         let e = PhysicalConstants.elementaryChargeC, da = PhysicalConstants.daltonKG
         var cal = self
         // Provisional alignment: one scale factor on the strongest line.
@@ -46,6 +63,7 @@ extension TOFCalibration {
         // isotopes then match their natural abundances (symmetric χ²), and the best one sets a scale factor.
         if let main = el.isotopes.max(by: { $0.abundance < $1.abundance }) {
             var best: (score: Double, found: Double, target: Double)? = nil
+            func ions(near m: Double) -> Double { Double(masses.reduce(0) { $0 + (abs($1 - m) <= 0.001 * m ? 1 : 0) }) }
             for q in 1...maxCharge {
                 let target = main.massDa / Double(q), bin = 0.0005 * target
                 let nb = Int(0.3 * target / bin)
@@ -55,15 +73,19 @@ extension TOFCalibration {
                     .sorted { counts[$0] > counts[$1] }.prefix(5)
                 for k in maxima {
                     let found = target * 0.85 + (Double(k) + 0.5) * bin, scale = found / target
-                    func ions(near m: Double) -> Double { Double(masses.reduce(0) { $0 + (abs($1 - m) <= 0.001 * m ? 1 : 0) }) }
-                    let oMain = ions(near: found)
-                    guard oMain >= Double(minIons) else { continue }
-                    var score = 0.0
-                    for iso in el.isotopes where iso.massNumber != main.massNumber && iso.abundance > 0.005 {
-                        let o = ions(near: iso.massDa / Double(q) * scale), e = oMain * iso.abundance / main.abundance
-                        score += (o - e) * (o - e) / (o + e + 1)
+                    guard ions(near: found) >= Double(minIons) else { continue }
+                    // Each element's pattern relative to its own main isotope, at this charge and scale.
+                    var score = 0.0, total = 0.0
+                    for e in els {
+                        guard let m0 = e.isotopes.max(by: { $0.abundance < $1.abundance }) else { continue }
+                        let o0 = ions(near: m0.massDa / Double(q) * scale)
+                        total += o0
+                        for iso in e.isotopes where iso.massNumber != m0.massNumber && iso.abundance > 0.005 {
+                            let o = ions(near: iso.massDa / Double(q) * scale), x = o0 * iso.abundance / m0.abundance
+                            score += (o - x) * (o - x) / (o + x + 1)
+                        }
                     }
-                    score /= oMain   // compare candidates of different heights on the same footing
+                    score /= max(total, 1)   // compare candidates of different heights on the same footing
                     if best == nil || score < best!.score { best = (score, found, target) }
                 }
             }
@@ -98,19 +120,19 @@ extension TOFCalibration {
                 }
                 if k > 0 {
                     rows.append((sgt / Double(k), -sg / Double(k), (line.mnDa * da).squareRoot(),
-                                 "\(line.massNumber)\(el.symbol)\(line.charge)+", line.mnDa, inWide, Double(k)))
+                                 "\(line.massNumber)\(PeriodicTable.element(z: line.z)?.symbol ?? "?")\(line.charge)+", line.mnDa, inWide, Double(k)))
                 }
             }
             guard rows.count >= 2 else {
-                throw TwinError.invalidInput("--calibrate \(el.symbol): found \(rows.count) \(el.symbol) peak(s) with ≥ \(minIons) ions near the expected m/n; need at least 2 (check the element, the flight path and the voltages)")
+                throw TwinError.invalidInput("--calibrate \(names): found \(rows.count) \(names) peak(s) with ≥ \(minIons) ions near the expected m/n; need at least 2 (check the element, the flight path and the voltages)")
             }
             // y = s x1 + p x2 with s = 1/L, p = t0/L (and y = √(m/n in kg)).
             var a11 = 0.0, a12 = 0.0, a22 = 0.0, b1 = 0.0, b2 = 0.0
             for r in rows { a11 += r.w * r.x1 * r.x1; a12 += r.w * r.x1 * r.x2; a22 += r.w * r.x2 * r.x2; b1 += r.w * r.x1 * r.y; b2 += r.w * r.x2 * r.y }
             let det = a11 * a22 - a12 * a12
-            guard det != 0, det.isFinite else { throw TwinError.invalidInput("--calibrate \(el.symbol): degenerate fit (all peaks at one time?)") }
+            guard det != 0, det.isFinite else { throw TwinError.invalidInput("--calibrate \(names): degenerate fit (all peaks at one time?)") }
             let s = (b1 * a22 - b2 * a12) / det, p = (a11 * b2 - a12 * b1) / det
-            guard s > 0 else { throw TwinError.invalidInput("--calibrate \(el.symbol): fit gave a negative flight length") }
+            guard s > 0 else { throw TwinError.invalidInput("--calibrate \(names): fit gave a negative flight length") }
             cal.flightPathMM = 1e3 / s
             cal.t0NS = p / s * 1e9
             masses = (0..<n).map { i in massDa(cal, acq, i, hasP, hasD) }

@@ -61,11 +61,12 @@ public enum TwinSimulation {
                                               pulseFrequencyHz: config.pulseFrequencyHz, temperatureK: config.temperatureK)
 
         // Spectrum: traced flights are calibrated as an instrument is, by fitting t0 and the flight length to the
-        // isotope peaks of the main element (V_eff = V_DC + β V_p with β = 1: the pulse deficit shows as tails);
-        // the baseline point projection has an ideal TOF.
+        // isotope peaks of the specimen's elements, aligned first on the main element's (V_eff = V_DC + β V_p with
+        // β = 1: the pulse deficit shows as tails); the baseline point projection has an ideal TOF.
         var calibration = TOFCalibration(flightPathMM: config.detector.flightPathMM)
-        if config.tracedOptics, let main = config.composition.max(by: { $0.fraction < $1.fraction }),
-           let fit = try? calibration.fitted(to: acq, elementZ: main.z) {
+        let byFraction = config.composition.sorted { ($0.fraction, -$0.z) > ($1.fraction, -$1.z) }.map(\.z)
+        if config.tracedOptics, !byFraction.isEmpty,
+           let fit = try? calibration.fitted(to: acq, elements: byFraction) {
             calibration = fit.calibration
         }
         let ((hist, rng), t4) = try measure("spectrum") { () throws -> (MassHistogram, RangingResult) in
