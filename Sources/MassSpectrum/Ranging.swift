@@ -110,10 +110,16 @@ public enum AutoRanging {
             // climb to it on the smoothed counts, within the limits.
             while best > 0, h.centreDa(best - 1) > lowerLimit, smooth(best - 1) > smooth(best) { best -= 1 }
             while best + 1 < c.count, h.centreDa(best + 1) < upperLimit, smooth(best + 1) > smooth(best) { best += 1 }
-            let floorCounts = 0.01 * smooth(best)
+            let floorCounts = 0.01 * smooth(best), halfMax = 0.5 * smooth(best)
+            // Above half maximum the range grows regardless of bin-to-bin noise (a broad, flat-topped peak of a
+            // short straight flight has many small local minima on its top); below it, only while the counts fall.
+            func grows(_ next: Int, from cur: Int) -> Bool {
+                let sn = smooth(next)
+                return sn > max(bg[next], floorCounts) && (sn >= halfMax || sn <= smooth(cur) * 1.05)
+            }
             var lo = best, hi = best
-            while lo > 0, h.centreDa(lo - 1) > lowerLimit, smooth(lo - 1) > max(bg[lo - 1], floorCounts), smooth(lo - 1) <= smooth(lo) * 1.05 { lo -= 1 }
-            while hi + 1 < c.count, h.centreDa(hi + 1) < upperLimit, smooth(hi + 1) > max(bg[hi + 1], floorCounts), smooth(hi + 1) <= smooth(hi) * 1.05 { hi += 1 }
+            while lo > 0, h.centreDa(lo - 1) > lowerLimit, grows(lo - 1, from: lo) { lo -= 1 }
+            while hi + 1 < c.count, h.centreDa(hi + 1) < upperLimit, grows(hi + 1, from: hi) { hi += 1 }
             let lowDa = Double(lo) * h.binDa, highDa = Double(hi + 1) * h.binDa
             // Candidates: all lines inside the range (or within tolerance of the maximum).
             var cands: [IsotopePeak] = []
