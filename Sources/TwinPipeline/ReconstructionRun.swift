@@ -4,10 +4,10 @@ import Reconstruction
 import TwinCore
 
 /// A finished run directory read back for reconstruction and scoring: its acquisition columns, the map from
-/// detected ion to truth atom, the engine's apex radius per event, and the scenario's reconstruction defaults.
+/// detected ion to truth atom, the engine's apex radius per event, and the reconstruction parameters the run used.
 ///
 /// Files used: `acquisition/{detector_x_mm, detector_y_mm, v_dc_v, mass_to_charge_da, event_index}.npy`,
-/// `events/{atom_id, apex_radius_nm}.npy`, `truth/*.npy`, `manifest.json` (scenario). Optional:
+/// `events/{atom_id, apex_radius_nm}.npy`, `truth/*.npy`, `manifest.json` (scenario, `reconstruction.kf`/`icf`). Optional:
 /// `events/apex_profile.csv` (the engine's apex shape, see ``ApexProfileCSV``) — not written by the baseline engine.
 public struct RunReconstructionInput: Sendable {
     public var run: RunDirectory
@@ -49,8 +49,16 @@ public struct RunReconstructionInput: Sendable {
             : []
     }
 
-    /// The scenario's reconstruction parameters (k_f, ξ, F, Ω, η, L, D).
-    public var parameters: ReconstructionParameters { run.config.reconstruction }
+    /// The run's reconstruction parameters (k_f, ξ, F, Ω, η, L, D): the scenario's, with k_f and ξ as the run used
+    /// them (the field solver's means over the run, recorded in the manifest, unless the scenario set them). The
+    /// scenario's defaults (k_f 5, ξ 1.6) are placeholders the run replaces: reconstructing with them mis-scaled
+    /// every protocol by ~6 % laterally on `tiny`, enough for a wrong radius to beat the true one.
+    public var parameters: ReconstructionParameters {
+        var p = run.config.reconstruction
+        if let kf = run.runFieldFactorKf { p.fieldFactorKf = kf }
+        if let xi = run.runImageCompression { p.imageCompression = xi }
+        return p
+    }
     /// Initial apex radius (scenario `specimen.apex_radius_nm`) and shank half-angle for the shank protocol.
     public var initialRadiusNM: Double { run.config.geometry.apexRadiusNM }
     public var shankHalfAngleDeg: Double { run.config.geometry.shankHalfAngleDeg }

@@ -15,6 +15,10 @@ public struct RunDirectory: Sendable {
     public var eventVDCV: [Float]
     /// The field solver's k_f at each event (empty for runs written before it existed).
     public var eventKf: [Float]
+    /// The k_f and ξ the run reconstructed with (manifest `reconstruction.kf`, `reconstruction.icf`): the field
+    /// solver's means over the run unless the scenario set them. Nil for manifests without them.
+    public var runFieldFactorKf: Double?
+    public var runImageCompression: Double?
 
     public init(_ url: URL) throws {
         self.url = url
@@ -29,6 +33,14 @@ public struct RunDirectory: Sendable {
         let text = String(decoding: try JSONSerialization.data(withJSONObject: sc, options: [.sortedKeys]), as: UTF8.self)
         scenario = try ResolvedScenario.parse(yaml: text, file: "\(manifestURL.path) (scenario)")
         config = try PipelineConfig(scenario)
+        if let rec = json["reconstruction"] as? [String: Any] {
+            for (key, v) in [("kf", rec["kf"]), ("icf", rec["icf"])] where v != nil {
+                guard let d = v as? Double, d.isFinite, d > 0 else {
+                    throw TwinError.invalidInput("\(manifestURL.path): reconstruction.\(key) must be a positive number, got \(v!)")
+                }
+                if key == "kf" { runFieldFactorKf = d } else { runImageCompression = d }
+            }
+        }
         func col<T: NPYScalar>(_ t: T.Type, _ rel: String) throws -> [T] {
             try NPYFile.read(t, from: url.appendingPathComponent(rel))
         }
