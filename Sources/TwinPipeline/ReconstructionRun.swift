@@ -7,8 +7,9 @@ import TwinCore
 /// detected ion to truth atom, the engine's apex radius per event, and the reconstruction parameters the run used.
 ///
 /// Files used: `acquisition/{detector_x_mm, detector_y_mm, v_dc_v, mass_to_charge_da, event_index}.npy`,
-/// `events/{atom_id, apex_radius_nm}.npy`, `truth/*.npy`, `manifest.json` (scenario, `reconstruction.kf`/`icf`). Optional:
-/// `events/apex_profile.csv` (the engine's apex shape, see ``ApexProfileCSV``) — not written by the baseline engine.
+/// `events/{atom_id, apex_radius_nm}.npy`, `truth/*.npy`, `manifest.json` (scenario, `reconstruction.kf`/`icf`).
+/// Optional: `events/apex_profile.csv` (the engine's apex shape, see ``ApexProfileCSV``) — not written by the
+/// engine, and no longer used by the oracle (which fits its geometry to the truth).
 public struct RunReconstructionInput: Sendable {
     public var run: RunDirectory
     public var acquisition: Acquisition
@@ -80,17 +81,24 @@ public struct RunReconstructionInput: Sendable {
         return !eventIndex.contains(-1)
     }
 
-    /// The oracle geometry: the engine's apex radius at the event of every detected ion (a background count takes
-    /// the radius of the previous ion), plus the engine's apex shape when the run provides one (the first profile).
-    public func oracleTimeline() throws -> GeometryTimeline {
-        var r = [Float](repeating: 0, count: eventIndex.count)
-        var last = eventApexRadiusNM.first ?? 0
-        for i in eventIndex.indices {
-            let e = Int(eventIndex[i])
-            if e >= 0 { last = eventApexRadiusNM[e] }
-            r[i] = last
+    /// The oracle geometry for `setup` (its projection, ξ, L and D): apex radius and apex height fitted to the true
+    /// positions of the detected atoms (``OracleGeometry``); background counts take interpolated values.
+    public func oracleTimeline(for setup: ReconstructionSetup) throws -> GeometryTimeline {
+        let a = run.atoms
+        var x = [Float](repeating: .nan, count: eventIndex.count), y = x, z = x
+        for i in eventIndex.indices where eventIndex[i] >= 0 {
+            let atom = Int(run.eventAtomIDs[Int(eventIndex[i])])
+            x[i] = a.xNM[atom]; y[i] = a.yNM[atom]; z[i] = a.zNM[atom]
         }
-        return try GeometryTimeline(perIonRadiusNM: r, shape: engineProfiles.first?.shape)
+        return try OracleGeometry.fit(detectorXMM: acquisition.detectorXMM, detectorYMM: acquisition.detectorYMM,
+                                      truthXNM: x, truthYNM: y, truthZNM: z, setup: setup)
+    }
+
+    /// The oracle setup of `parameters` with `projection` (default angular, as the tem and shank protocols).
+    public func oracleSetup(_ parameters: ReconstructionParameters, projection: ProjectionModel = .angular) throws -> ReconstructionSetup {
+        // The projection table needs a setup; any radius model will do for the fit, the timeline then replaces it.
+        let probe = try parameters.setup(for: .shank, projection: projection, initialRadiusNM: 1, shankHalfAngleDeg: 0)
+        return try parameters.setup(for: .oracle, projection: projection, timeline: try oracleTimeline(for: probe))
     }
 
     /// Ground truth of every detected ion that came from an event (background counts are excluded; `rows` lists the

@@ -116,8 +116,10 @@ struct Reconstruct: ParsableCommand {
                 let (tl, n) = try TEMFramesTimeline.read(directory: URL(fileURLWithPath: frames), radiusColumn: options.framesRadiusColumn, ionIndexAtEvent: ionAt)
                 timeline = tl; notes += n
             case .oracle:
-                guard let ri = runInput else { throw CLIError("--protocol oracle needs a run directory (the engine's true apex radius)") }
-                timeline = try ri.oracleTimeline()
+                guard let ri = runInput else { throw CLIError("--protocol oracle needs a run directory (its ground truth)") }
+                let probe = try params.setup(for: .shank, projection: try options.projectionModel(), initialRadiusNM: 1, shankHalfAngleDeg: 0)
+                timeline = try ri.oracleTimeline(for: probe)
+                notes.append("oracle: apex radius and apex height fitted to the true positions of the detected atoms, \(OracleGeometry.defaultIonsPerWindow) ions per window")
             default: break
             }
             let proj = try options.projectionModel()
@@ -203,9 +205,9 @@ struct Score: ParsableCommand {
             var scores: [ReconstructionScore] = []
             var timings: [[String: Any]] = []
             for p in chosen {
-                let timeline = p == .oracle ? try ri.oracleTimeline() : tl
-                let setup = try params.setup(for: p, projection: proj, initialRadiusNM: options.initialRadiusNM ?? ri.initialRadiusNM,
-                                             shankHalfAngleDeg: options.shankAngleDeg ?? ri.shankHalfAngleDeg, timeline: timeline)
+                let setup = p == .oracle ? try ri.oracleSetup(params, projection: proj)
+                    : try params.setup(for: p, projection: proj, initialRadiusNM: options.initialRadiusNM ?? ri.initialRadiusNM,
+                                       shankHalfAngleDeg: options.shankAngleDeg ?? ri.shankHalfAngleDeg, timeline: tl)
                 let (rec, t) = try measure(p.rawValue) { try Reconstructor.reconstruct(ri.acquisition, setup, threads: threads) }
                 let x = rows.map { rec.xNM[$0] }, y = rows.map { rec.yNM[$0] }, z = rows.map { rec.zNM[$0] }
                 scores.append(try Scoring.score(protocolName: p.rawValue, xNM: x, yNM: y, zNM: z, truth: truth))
