@@ -20,6 +20,15 @@ public struct RunReconstructionInput: Sendable {
     /// The engine's apex shape at some events, if the run has `events/apex_profile.csv`.
     public var engineProfiles: [(event: Int, shape: ApexShape)]
 
+    /// A run held in memory: its acquisition, the event of every hit and the engine's apex radius per event.
+    public init(run: RunDirectory, acquisition: Acquisition, eventIndex: [Int32], eventApexRadiusNM: [Float]) throws {
+        guard eventIndex.count == acquisition.count else {
+            throw TwinError.inconsistent("run \(run.url.path): \(eventIndex.count) event indices for \(acquisition.count) hits")
+        }
+        self.run = run; self.acquisition = acquisition; self.eventIndex = eventIndex
+        self.eventApexRadiusNM = eventApexRadiusNM; engineProfiles = []
+    }
+
     public init(_ url: URL) throws {
         run = try RunDirectory(url)
         func col<T: NPYScalar>(_ t: T.Type, _ rel: String) throws -> [T] { try NPYFile.read(t, from: url.appendingPathComponent(rel)) }

@@ -54,7 +54,11 @@ final class RunDirectoryTests: XCTestCase {
             XCTAssertLessThanOrEqual(oracle.axialErrorMedianNM, s.axialErrorMedianNM, s.protocolName)
             XCTAssertLessThanOrEqual(oracle.axialErrorP95NM, s.axialErrorP95NM, s.protocolName)
         }
-        // Reconstruction uses the k_f and ξ the run used, as the manifest records them.
+        // The run's own report scores the protocols it can and says why it cannot score the others.
+        let report = try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8)
+        for name in ["| bas |", "| geiser |", "| shank |", "| oracle |", "tem-shape: "] { XCTAssertTrue(report.contains(name), name) }
+        XCTAssertTrue(report.contains("| tem |") || report.contains("- tem: "), "the tem protocol is scored or explained")
+        // Run facts use the k_f and ξ the run used, and the manifest says so.
         let m = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("manifest.json"))) as! [String: Any]
         let rec = m["reconstruction"] as! [String: Any]
         XCTAssertEqual(ri.parameters.fieldFactorKf, rec["kf"] as! Double)
