@@ -177,14 +177,21 @@ public enum ScenarioRunner {
         } else if r.evaporation.events.count == 0 {
             noFrames = "the run has no evaporation events"
         } else {
-            let settings = TEMSettings(scenario, composition: c.composition, layerComposition: c.specimen.spec.surfaceLayerComposition)
-            let events = try TEMSequence.chooseFrames(run: run, settings: settings, every: nil, count: nil, atVoltagesV: [])
-            records = try TEMSequence.renderAndMeasure(run: run, settings: settings, events: events, threads: threads, progress: progress)
-            let d = dir.appendingPathComponent("reconstruction")
-            try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-            try AtomicFile.write(Data(TEMSequence.framesCSV(records).utf8), to: d.appendingPathComponent("frames.csv"))
-            files.append("reconstruction/frames.csv")
-            framesDir = d
+            // Frames the scenario cannot give (e.g. imaging stops beyond the events of a run that stopped early) make
+            // the tem protocols not applicable; they do not fail the run.
+            do {
+                let settings = TEMSettings(scenario, composition: c.composition, layerComposition: c.specimen.spec.surfaceLayerComposition)
+                let events = try TEMSequence.chooseFrames(run: run, settings: settings, every: nil, count: nil, atVoltagesV: [])
+                records = try TEMSequence.renderAndMeasure(run: run, settings: settings, events: events, threads: threads, progress: progress)
+                let d = dir.appendingPathComponent("reconstruction")
+                try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+                try AtomicFile.write(Data(TEMSequence.framesCSV(records).utf8), to: d.appendingPathComponent("frames.csv"))
+                files.append("reconstruction/frames.csv")
+                framesDir = d
+            } catch {
+                records = []
+                noFrames = "no TEM frames for the report: \(error)"
+            }
         }
         var scores: [ReconstructionScore] = [], notScored: [NotScored] = [], notes: [String] = []
         do {
