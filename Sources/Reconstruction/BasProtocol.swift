@@ -49,7 +49,7 @@ public enum ReconstructionProtocol: String, Sendable, CaseIterable, Codable {
     case tem
     /// TEM-measured apex radius and measured cap shape z(r).
     case temShape = "tem-shape"
-    /// The engine's true apex radius (and shape if given): the upper bound of geometry knowledge.
+    /// Apex radius and height fitted to the ground truth (``OracleGeometry``): the upper bound of geometry knowledge.
     case oracle
 
     /// Whether the protocol needs a ``GeometryTimeline``.
@@ -85,7 +85,7 @@ extension ReconstructionParameters {
             radius = .shank(initialRadiusNM: r0, shankHalfAngleDeg: a)
         case .tem, .temShape, .oracle:
             guard var t = timeline else {
-                throw TwinError.invalidInput("the \(proto.rawValue) protocol needs a geometry timeline (TEM frames or the engine's apex radius)")
+                throw TwinError.invalidInput("the \(proto.rawValue) protocol needs a geometry timeline (TEM frames, or the fit to the truth for the oracle)")
             }
             if proto == .tem { t.shapes = nil }
             if proto == .temShape && t.shapes == nil {

@@ -110,8 +110,8 @@ public struct ApexShape: Sendable, Equatable {
 /// the first and after the last knot it is held constant. When shapes are given (one per knot), the normalised cap
 /// shapes of the two bracketing knots are blended with the same weight; otherwise the cap is a hemisphere.
 ///
-/// A TEM sequence gives one knot per frame (frames taken between acquisition segments t0…tn); the oracle gives the
-/// engine's true radius, typically one knot per detected ion.
+/// A TEM sequence gives one knot per frame (frames taken between acquisition segments t0…tn); the oracle gives one
+/// radius and one apex height per detected ion, fitted to the ground truth (``OracleGeometry``).
 public struct GeometryTimeline: Sendable, Equatable {
     /// Detected-ion index of each knot, non-decreasing.
     public var ionIndex: [Double]
@@ -121,6 +121,10 @@ public struct GeometryTimeline: Sendable, Equatable {
     public var shapes: [ApexShape]?
     /// Alternative dense form: the radius of every detected ion (knots ignored when set). 4 B per ion.
     public var perIonRadiusNM: [Float]?
+    /// With ``perIonRadiusNM`` only: the height z of the apex when each ion left, nm (the twin's frame). When set,
+    /// ion i is placed at z = apex_z_i − h_i instead of at the depth counted from the detected volume: the oracle
+    /// knows where the apex is.
+    public var perIonApexZNM: [Float]?
 
     public init(ionIndex: [Double], apexRadiusNM: [Double], shapes: [ApexShape]? = nil) throws {
         guard !ionIndex.isEmpty, ionIndex.count == apexRadiusNM.count else {
@@ -142,11 +146,23 @@ public struct GeometryTimeline: Sendable, Equatable {
 
     /// One knot per ion: ion i has radius `perIonRadiusNM[i]` (the oracle from the engine's per-event apex radius).
     /// - Throws: `TwinError.invalidInput` naming the first ion whose radius is not finite and positive.
-    public init(perIonRadiusNM: [Float], shape: ApexShape? = nil) throws {
+    /// With `apexZNM` (same count), ions are placed below the given apex heights instead of at the counted depth.
+    /// - Throws: `TwinError.invalidInput` naming the first ion whose radius is not finite and positive (or whose apex
+    ///   height is not finite).
+    public init(perIonRadiusNM: [Float], apexZNM: [Float]? = nil, shape: ApexShape? = nil) throws {
         guard !perIonRadiusNM.isEmpty else { throw TwinError.invalidInput("geometry timeline: no per-ion radii") }
         if let bad = perIonRadiusNM.firstIndex(where: { !($0.isFinite && $0 > 0) }) {
             throw TwinError.invalidInput("geometry timeline: ion \(bad) has apex radius \(perIonRadiusNM[bad]) nm (must be finite and > 0)")
         }
+        if let z = apexZNM {
+            guard z.count == perIonRadiusNM.count else {
+                throw TwinError.invalidInput("geometry timeline: \(z.count) apex heights for \(perIonRadiusNM.count) per-ion radii")
+            }
+            if let bad = z.firstIndex(where: { !$0.isFinite }) {
+                throw TwinError.invalidInput("geometry timeline: ion \(bad) has apex height \(z[bad]) nm (must be finite)")
+            }
+        }
+        perIonApexZNM = apexZNM
         ionIndex = [0]; apexRadiusNM = [Double(perIonRadiusNM[0])]
         shapes = shape.map { [$0] }
         self.perIonRadiusNM = perIonRadiusNM

@@ -290,7 +290,7 @@ struct SiteTable: Sendable {
 
 /// A validated setup turned into tables and constants.
 struct Plan: Sendable {
-    enum Kind: Sendable { case voltage(invKfF: Double), shank(r0: Double, c: Double), knots, perIon([Float]) }
+    enum Kind: Sendable { case voltage(invKfF: Double), shank(r0: Double, c: Double), knots, perIon([Float], apexZ: [Float]?) }
     let kind: Kind
     /// One table per timeline knot with a shape, or a single table.
     let tables: [SiteTable]
@@ -312,7 +312,7 @@ struct Plan: Sendable {
             kind = .shank(r0: r0, c: sa / (1 - sa)); knotIndex = []; knotRadius = []
         case .timeline(let t):
             if let per = t.perIonRadiusNM {
-                kind = .perIon(per)
+                kind = .perIon(per, apexZ: t.perIonApexZNM)
             } else {
                 kind = .knots
             }
@@ -372,7 +372,13 @@ struct Plan: Sendable {
             let v = input.v!
             for i in range { let vi = Double(v[i]); s += 1 / (vi * vi) }
             return k * s
-        case .perIon(let per):
+        case .perIon(let per, let apexZ):
+            if let apexZ {
+                guard !range.isEmpty else { return 0 }
+                // Depth is the apex height itself: the chunk adds the drop of the apex across it.
+                let before = firstIon + range.lowerBound == 0 ? apexZ[0] : apexZ[firstIon + range.lowerBound - 1]
+                return Double(before) - Double(apexZ[firstIon + range.upperBound - 1])
+            }
             let k = kDepth / (tables[0].sMax * tables[0].sMax)
             var s = 0.0
             per.withUnsafeBufferPointer { p in
@@ -470,12 +476,13 @@ struct Plan: Sendable {
                 let (g, h) = lookupOrLinear(tab, input, i, r)
                 place(i, r: r, g: g, h: h)
             }
-        case .perIon(let per):
+        case .perIon(let per, let apexZ):
             let k = kDepth / (tab.sMax * tab.sMax)
+            let z0 = Double(apexZ?.first ?? 0)
             per.withUnsafeBufferPointer { p in
                 for i in range {
                     let r = Double(p[firstIon + i])
-                    depth += k / (r * r)
+                    if let apexZ { depth = z0 - Double(apexZ[firstIon + i]) } else { depth += k / (r * r) }
                     let (g, h) = lookupOrLinear(tab, input, i, r)
                     place(i, r: r, g: g, h: h)
                 }

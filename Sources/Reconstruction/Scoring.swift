@@ -39,6 +39,11 @@ public struct ReconstructionScore: Sendable, Codable, Equatable {
     /// RMS difference of element fractions in 1 nm slices along z (aligned reconstruction vs truth).
     public var compositionProfileRMS: Double?
     public var compositionProfileMaxAbs: Double?
+    /// RMS difference of element fractions across the interfaces: in 0.5 nm bins of signed distance (±4 nm) from
+    /// the true grain boundary plane, and in 0.5 nm shells (to 4 nm) around each precipitate's centroid — the
+    /// reconstruction's bins measured from the same plane and from the reconstructed centroid.
+    public var grainBoundaryProfileRMS: Double?
+    public var precipitateProfileRMS: Double?
     /// Grain boundary: angle between the best-separating planes and their distance at the boundary centroid.
     public var grainBoundaryTiltDeg: Double?
     public var grainBoundaryOffsetNM: Double?
@@ -56,6 +61,7 @@ public struct ReconstructionScore: Sendable, Codable, Equatable {
         case densityCV = "density_cv", densityCVTruth = "density_cv_truth"
         case spacingNM = "spacing_nm", spacingTruthNM = "spacing_truth_nm", spacingRelativeError = "spacing_relative_error"
         case compositionProfileRMS = "composition_profile_rms", compositionProfileMaxAbs = "composition_profile_max_abs"
+        case grainBoundaryProfileRMS = "grain_boundary_profile_rms", precipitateProfileRMS = "precipitate_profile_rms"
         case grainBoundaryTiltDeg = "grain_boundary_tilt_deg", grainBoundaryOffsetNM = "grain_boundary_offset_nm"
         case precipitates, precipitateRgRelativeErrorMedian = "precipitate_rg_relative_error_median"
         case precipitateAspectRelativeErrorMedian = "precipitate_aspect_relative_error_median"
@@ -97,8 +103,9 @@ public enum Scoring {
             }
         }
         (s.compositionProfileRMS, s.compositionProfileMaxAbs) = compositionProfileError(az, truth: truth)
-        (s.grainBoundaryTiltDeg, s.grainBoundaryOffsetNM) = grainBoundaryError(ax, ay, az, truth: truth)
-        (s.precipitates, s.precipitateRgRelativeErrorMedian, s.precipitateAspectRelativeErrorMedian) = precipitateError(ax, ay, az, truth: truth)
+        (s.grainBoundaryTiltDeg, s.grainBoundaryOffsetNM, s.grainBoundaryProfileRMS) = grainBoundaryError(ax, ay, az, truth: truth)
+        (s.precipitates, s.precipitateRgRelativeErrorMedian, s.precipitateAspectRelativeErrorMedian, s.precipitateProfileRMS) =
+            precipitateError(ax, ay, az, truth: truth)
         return s
     }
 
@@ -166,18 +173,19 @@ public enum Scoring {
     /// Plane separating the two largest grains (L2-regularised logistic regression, IRLS), fitted on the aligned
     /// reconstruction and on the truth positions of the same ≤ 100,000 ions; tilt = angle between the normals,
     /// offset = distance from the truth plane's point nearest the ions' centroid to the reconstructed plane.
-    static func grainBoundaryError(_ x: [Float], _ y: [Float], _ z: [Float], truth: MatchedTruth) -> (Double?, Double?) {
+    /// Also the composition profile along the true plane's normal (``interfaceProfileRMS``).
+    static func grainBoundaryError(_ x: [Float], _ y: [Float], _ z: [Float], truth: MatchedTruth) -> (Double?, Double?, Double?) {
         var counts: [Int32: Int] = [:]
         for g in truth.grain { counts[g, default: 0] += 1 }
         let top = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
-        guard top.count >= 2, top[1].value >= 200 else { return (nil, nil) }
+        guard top.count >= 2, top[1].value >= 200 else { return (nil, nil, nil) }
         let (g0, g1) = (top[0].key, top[1].key)
         var rows = (0..<x.count).filter { truth.grain[$0] == g0 || truth.grain[$0] == g1 }
         if rows.count > 100_000 { let st = rows.count / 100_000 + 1; rows = Swift.stride(from: 0, to: rows.count, by: st).map { rows[$0] } }
         let labels = rows.map { truth.grain[$0] == g1 ? 1.0 : 0.0 }
         guard let pr = LogisticPlane.fit(points: rows.map { (Double(x[$0]), Double(y[$0]), Double(z[$0])) }, labels: labels),
               let pt = LogisticPlane.fit(points: rows.map { (Double(truth.xNM[$0]), Double(truth.yNM[$0]), Double(truth.zNM[$0])) }, labels: labels)
-        else { return (nil, nil) }
+        else { return (nil, nil, nil) }
         let dot = abs(pr.n.0 * pt.n.0 + pr.n.1 * pt.n.1 + pr.n.2 * pt.n.2)
         var c = (0.0, 0.0, 0.0)
         for r in rows { c.0 += Double(truth.xNM[r]); c.1 += Double(truth.yNM[r]); c.2 += Double(truth.zNM[r]) }
@@ -185,36 +193,86 @@ public enum Scoring {
         let dt = pt.n.0 * c.0 + pt.n.1 * c.1 + pt.n.2 * c.2 + pt.d
         let p = (c.0 - dt * pt.n.0, c.1 - dt * pt.n.1, c.2 - dt * pt.n.2)
         let off = abs(pr.n.0 * p.0 + pr.n.1 * p.1 + pr.n.2 * p.2 + pr.d)
-        return (acos(min(1, dot)) * 180 / .pi, off)
+        // Composition across the boundary: every ion (not only the two grains), binned by signed distance to the true plane.
+        func dist(_ px: [Float], _ py: [Float], _ pz: [Float]) -> [Double] {
+            (0..<px.count).map { pt.n.0 * Double(px[$0]) + pt.n.1 * Double(py[$0]) + pt.n.2 * Double(pz[$0]) + pt.d }
+        }
+        let profile = interfaceProfileRMS(dist(x, y, z), dist(truth.xNM, truth.yNM, truth.zNM), elements: truth.elementZ, maxNM: 4)
+        return (acos(min(1, dot)) * 180 / .pi, off, profile)
+    }
+
+    /// RMS over 0.5 nm bins of `d` in [−maxNM, maxNM] (both ≥ 20 ions) and elements of the difference of element
+    /// fractions binned by the reconstruction's distances `dRec` and by the truth's `dTrue` (same ions).
+    static func interfaceProfileRMS(_ dRec: [Double], _ dTrue: [Double], elements el: [UInt8], maxNM: Double, minNM: Double? = nil) -> Double? {
+        let lo = minNM ?? -maxNM, bin = 0.5
+        let bins = Int(((maxNM - lo) / bin).rounded())
+        let elements = Array(Set(el)).sorted()
+        guard elements.count >= 2, bins > 0 else { return nil }
+        var idx = [Int](repeating: 0, count: 256)
+        for (k, e) in elements.enumerated() { idx[Int(e)] = k }
+        let m = elements.count
+        var cr = [Int](repeating: 0, count: bins * m), ct = cr, nr = [Int](repeating: 0, count: bins), nt = nr
+        for i in dRec.indices {
+            let e = idx[Int(el[i])]
+            if dRec[i] >= lo && dRec[i] < maxNM { let b = min(bins - 1, Int((dRec[i] - lo) / bin)); cr[b * m + e] += 1; nr[b] += 1 }
+            if dTrue[i] >= lo && dTrue[i] < maxNM { let b = min(bins - 1, Int((dTrue[i] - lo) / bin)); ct[b * m + e] += 1; nt[b] += 1 }
+        }
+        var sum = 0.0, k = 0
+        for b in 0..<bins where nr[b] >= 20 && nt[b] >= 20 {
+            for e in 0..<m {
+                let d = Double(cr[b * m + e]) / Double(nr[b]) - Double(ct[b * m + e]) / Double(nt[b])
+                sum += d * d; k += 1
+            }
+        }
+        return k == 0 ? nil : (sum / Double(k)).squareRoot()
     }
 
     /// Precipitates: connected components (1 nm links) of the truth positions of phase-2 ions, ≥ 20 ions each;
     /// relative errors of the radius of gyration and of the aspect ratio, reconstruction vs truth, medians.
-    static func precipitateError(_ x: [Float], _ y: [Float], _ z: [Float], truth: MatchedTruth) -> (Int?, Double?, Double?) {
+    /// Also the composition profile in shells around each precipitate (truth: around its true centroid; reconstruction:
+    /// around the centroid of the same ions reconstructed), pooled over precipitates.
+    static func precipitateError(_ x: [Float], _ y: [Float], _ z: [Float], truth: MatchedTruth) -> (Int?, Double?, Double?, Double?) {
         let rows = (0..<x.count).filter { truth.phase[$0] == PhaseLabel.precipitate.rawValue }
-        guard rows.count >= 20 else { return (nil, nil, nil) }
+        guard rows.count >= 20 else { return (nil, nil, nil, nil) }
         let clusters = Clusters.link(rows.map { (Double(truth.xNM[$0]), Double(truth.yNM[$0]), Double(truth.zNM[$0])) }, distance: 1.0)
             .filter { $0.count >= 20 }
-        guard !clusters.isEmpty else { return (nil, nil, nil) }
+        guard !clusters.isEmpty else { return (nil, nil, nil, nil) }
         var rgErr: [Float] = [], aspErr: [Float] = []
+        var dRec: [Double] = [], dTrue: [Double] = [], shellElements: [UInt8] = []
+        let shell = 4.0
         for cl in clusters {
             let ids = cl.map { rows[$0] }
             let (rgT, aT) = Clusters.shape(ids.map { (Double(truth.xNM[$0]), Double(truth.yNM[$0]), Double(truth.zNM[$0])) })
             let (rgR, aR) = Clusters.shape(ids.map { (Double(x[$0]), Double(y[$0]), Double(z[$0])) })
             rgErr.append(Float(abs(rgR / rgT - 1))); aspErr.append(Float(abs(aR / aT - 1)))
+            func centroid(_ px: [Float], _ py: [Float], _ pz: [Float]) -> (Double, Double, Double) {
+                var c = (0.0, 0.0, 0.0)
+                for i in ids { c.0 += Double(px[i]); c.1 += Double(py[i]); c.2 += Double(pz[i]) }
+                let m = Double(ids.count); return (c.0 / m, c.1 / m, c.2 / m)
+            }
+            let ct = centroid(truth.xNM, truth.yNM, truth.zNM), cr = centroid(x, y, z)
+            for i in 0..<x.count {
+                let a = (Double(x[i]) - cr.0, Double(y[i]) - cr.1, Double(z[i]) - cr.2)
+                let b = (Double(truth.xNM[i]) - ct.0, Double(truth.yNM[i]) - ct.1, Double(truth.zNM[i]) - ct.2)
+                let ra = (a.0 * a.0 + a.1 * a.1 + a.2 * a.2).squareRoot(), rb = (b.0 * b.0 + b.1 * b.1 + b.2 * b.2).squareRoot()
+                if ra < shell || rb < shell { dRec.append(ra); dTrue.append(rb); shellElements.append(truth.elementZ[i]) }
+            }
         }
-        return (clusters.count, percentile(rgErr, 0.5), percentile(aspErr, 0.5))
+        let profile = interfaceProfileRMS(dRec, dTrue, elements: shellElements, maxNM: shell, minNM: 0)
+        return (clusters.count, percentile(rgErr, 0.5), percentile(aspErr, 0.5), profile)
     }
 
     /// A markdown table of scores (one row per protocol).
     public static func markdownTable(_ scores: [ReconstructionScore]) -> String {
         func f(_ v: Double?, _ p: Int = 3) -> String { v.map { String(format: "%.\(p)f", $0) } ?? "–" }
-        var s = "| protocol | ions | lateral median / p95 (nm) | axial median / p95 (nm) | density CV (truth) | spacing error | composition RMS | GB tilt (deg) / offset (nm) | precipitate Rg / aspect error |\n"
+        var s = "| protocol | ions | lateral median / p95 (nm) | axial median / p95 (nm) | density CV (truth) | spacing error | composition RMS: z / across GB / around precipitates | GB tilt (deg) / offset (nm) | precipitates: n, Rg / aspect error |\n"
         s += "|---|---|---|---|---|---|---|---|---|\n"
         for r in scores {
             s += "| \(r.protocolName) | \(r.ions) | \(f(r.lateralErrorMedianNM)) / \(f(r.lateralErrorP95NM)) | \(f(r.axialErrorMedianNM)) / \(f(r.axialErrorP95NM)) | "
-            s += "\(f(r.densityCV)) (\(f(r.densityCVTruth))) | \(f(r.spacingRelativeError, 4)) | \(f(r.compositionProfileRMS, 4)) | "
-            s += "\(f(r.grainBoundaryTiltDeg, 2)) / \(f(r.grainBoundaryOffsetNM)) | \(f(r.precipitateRgRelativeErrorMedian)) / \(f(r.precipitateAspectRelativeErrorMedian)) |\n"
+            s += "\(f(r.densityCV)) (\(f(r.densityCVTruth))) | \(f(r.spacingRelativeError, 4)) | "
+            s += "\(f(r.compositionProfileRMS, 4)) / \(f(r.grainBoundaryProfileRMS, 4)) / \(f(r.precipitateProfileRMS, 4)) | "
+            s += "\(f(r.grainBoundaryTiltDeg, 2)) / \(f(r.grainBoundaryOffsetNM)) | "
+            s += "\(r.precipitates.map(String.init) ?? "–"), \(f(r.precipitateRgRelativeErrorMedian)) / \(f(r.precipitateAspectRelativeErrorMedian)) |\n"
         }
         return s
     }

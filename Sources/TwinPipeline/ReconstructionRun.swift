@@ -4,11 +4,12 @@ import Reconstruction
 import TwinCore
 
 /// A finished run directory read back for reconstruction and scoring: its acquisition columns, the map from
-/// detected ion to truth atom, the engine's apex radius per event, and the scenario's reconstruction defaults.
+/// detected ion to truth atom, the engine's apex radius per event, and the reconstruction parameters the run used.
 ///
 /// Files used: `acquisition/{detector_x_mm, detector_y_mm, v_dc_v, mass_to_charge_da, event_index}.npy`,
-/// `events/{atom_id, apex_radius_nm}.npy`, `truth/*.npy`, `manifest.json` (scenario). Optional:
-/// `events/apex_profile.csv` (the engine's apex shape, see ``ApexProfileCSV``) — not written by the baseline engine.
+/// `events/{atom_id, apex_radius_nm}.npy`, `truth/*.npy`, `manifest.json` (scenario, `reconstruction.kf`/`icf`).
+/// Optional: `events/apex_profile.csv` (the engine's apex shape, see ``ApexProfileCSV``) — not written by the
+/// engine, and no longer used by the oracle (which fits its geometry to the truth).
 public struct RunReconstructionInput: Sendable {
     public var run: RunDirectory
     public var acquisition: Acquisition
@@ -18,6 +19,15 @@ public struct RunReconstructionInput: Sendable {
     public var eventApexRadiusNM: [Float]
     /// The engine's apex shape at some events, if the run has `events/apex_profile.csv`.
     public var engineProfiles: [(event: Int, shape: ApexShape)]
+
+    /// A run held in memory: its acquisition, the event of every hit and the engine's apex radius per event.
+    public init(run: RunDirectory, acquisition: Acquisition, eventIndex: [Int32], eventApexRadiusNM: [Float]) throws {
+        guard eventIndex.count == acquisition.count else {
+            throw TwinError.inconsistent("run \(run.url.path): \(eventIndex.count) event indices for \(acquisition.count) hits")
+        }
+        self.run = run; self.acquisition = acquisition; self.eventIndex = eventIndex
+        self.eventApexRadiusNM = eventApexRadiusNM; engineProfiles = []
+    }
 
     public init(_ url: URL) throws {
         run = try RunDirectory(url)
@@ -49,8 +59,16 @@ public struct RunReconstructionInput: Sendable {
             : []
     }
 
-    /// The scenario's reconstruction parameters (k_f, ξ, F, Ω, η, L, D).
-    public var parameters: ReconstructionParameters { run.config.reconstruction }
+    /// The run's reconstruction parameters (k_f, ξ, F, Ω, η, L, D): the scenario's, with k_f and ξ as the run used
+    /// them (the field solver's means over the run, recorded in the manifest, unless the scenario set them). The
+    /// scenario's defaults (k_f 5, ξ 1.6) are placeholders the run replaces: reconstructing with them mis-scaled
+    /// every protocol by ~6 % laterally on `tiny`, enough for a wrong radius to beat the true one.
+    public var parameters: ReconstructionParameters {
+        var p = run.config.reconstruction
+        if let kf = run.runFieldFactorKf { p.fieldFactorKf = kf }
+        if let xi = run.runImageCompression { p.imageCompression = xi }
+        return p
+    }
     /// Initial apex radius (scenario `specimen.apex_radius_nm`) and shank half-angle for the shank protocol.
     public var initialRadiusNM: Double { run.config.geometry.apexRadiusNM }
     public var shankHalfAngleDeg: Double { run.config.geometry.shankHalfAngleDeg }
@@ -72,17 +90,24 @@ public struct RunReconstructionInput: Sendable {
         return !eventIndex.contains(-1)
     }
 
-    /// The oracle geometry: the engine's apex radius at the event of every detected ion (a background count takes
-    /// the radius of the previous ion), plus the engine's apex shape when the run provides one (the first profile).
-    public func oracleTimeline() throws -> GeometryTimeline {
-        var r = [Float](repeating: 0, count: eventIndex.count)
-        var last = eventApexRadiusNM.first ?? 0
-        for i in eventIndex.indices {
-            let e = Int(eventIndex[i])
-            if e >= 0 { last = eventApexRadiusNM[e] }
-            r[i] = last
+    /// The oracle geometry for `setup` (its projection, ξ, L and D): apex radius and apex height fitted to the true
+    /// positions of the detected atoms (``OracleGeometry``); background counts take interpolated values.
+    public func oracleTimeline(for setup: ReconstructionSetup) throws -> GeometryTimeline {
+        let a = run.atoms
+        var x = [Float](repeating: .nan, count: eventIndex.count), y = x, z = x
+        for i in eventIndex.indices where eventIndex[i] >= 0 {
+            let atom = Int(run.eventAtomIDs[Int(eventIndex[i])])
+            x[i] = a.xNM[atom]; y[i] = a.yNM[atom]; z[i] = a.zNM[atom]
         }
-        return try GeometryTimeline(perIonRadiusNM: r, shape: engineProfiles.first?.shape)
+        return try OracleGeometry.fit(detectorXMM: acquisition.detectorXMM, detectorYMM: acquisition.detectorYMM,
+                                      truthXNM: x, truthYNM: y, truthZNM: z, setup: setup)
+    }
+
+    /// The oracle setup of `parameters` with `projection` (default angular, as the tem and shank protocols).
+    public func oracleSetup(_ parameters: ReconstructionParameters, projection: ProjectionModel = .angular) throws -> ReconstructionSetup {
+        // The projection table needs a setup; any radius model will do for the fit, the timeline then replaces it.
+        let probe = try parameters.setup(for: .shank, projection: projection, initialRadiusNM: 1, shankHalfAngleDeg: 0)
+        return try parameters.setup(for: .oracle, projection: projection, timeline: try oracleTimeline(for: probe))
     }
 
     /// Ground truth of every detected ion that came from an event (background counts are excluded; `rows` lists the

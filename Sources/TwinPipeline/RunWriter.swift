@@ -4,6 +4,7 @@ import IonOptics
 import MaterialsData
 import ScenarioConfig
 import Analysis
+import Reconstruction
 import TwinCore
 
 /// Options of one `aptwin run`.
@@ -59,9 +60,13 @@ public enum ScenarioRunner {
         try fm.createDirectory(at: partial, withIntermediateDirectories: true)
         do {
             let (files, writeTiming) = try measure("write_outputs") { try writeOutputs(result, into: partial, threads: options.threads) }
-            try writeManifest(result, scenario: scenario, files: files, extraTimings: [writeTiming], threads: options.threads, into: partial)
+            let (report, reportTiming) = try measure("report") {
+                try writeReport(result, scenario: scenario, into: partial, threads: options.threads, progress: options.progress)
+            }
+            try writeManifest(result, scenario: scenario, files: files + report.files, extraTimings: [writeTiming, reportTiming],
+                              report: report.json, threads: options.threads, into: partial)
             try fm.moveItem(at: partial, to: finalDir)
-            return RunSummary(directory: finalDir, result: result, files: files + ["manifest.json"])
+            return RunSummary(directory: finalDir, result: result, files: files + report.files + ["manifest.json"])
         } catch {
             try? fm.removeItem(at: partial)
             throw error
@@ -154,8 +159,61 @@ public enum ScenarioRunner {
         return files
     }
 
+    /// Scores every applicable reconstruction protocol against the truth and writes `report.md` (and, when the
+    /// scenario renders TEM frames, `reconstruction/frames.csv`: the frames the tem protocols use, rendered at the
+    /// scenario's sequence points and measured). Returns the files written and the scores for the manifest.
+    static func writeReport(_ r: SimulationResult, scenario: ResolvedScenario, into dir: URL, threads: Int,
+                            progress: ProgressReporter) throws -> (files: [String], json: [String: Any]) {
+        let c = r.config
+        let run = RunDirectory(url: dir, scenario: scenario, config: c, atoms: r.atoms, eventAtomIDs: r.evaporation.events.atomID,
+                               eventVDCV: r.evaporation.events.vDCV, eventKf: r.evaporation.fieldFactorKf,
+                               runFieldFactorKf: c.reconstruction.fieldFactorKf, runImageCompression: c.reconstruction.imageCompression)
+        var files: [String] = []
+        var records: [SequenceFrameRecord] = []
+        var framesDir: URL? = nil
+        var noFrames: String? = nil
+        if !c.temFrames {
+            noFrames = "imaging.tem_frames is false: no frames rendered (run `aptwin tem sequence RUN_DIR`, then `aptwin score RUN_DIR --frames RUN_DIR/tem_sequence`)"
+        } else if r.evaporation.events.count == 0 {
+            noFrames = "the run has no evaporation events"
+        } else {
+            // Frames the scenario cannot give (e.g. imaging stops beyond the events of a run that stopped early) make
+            // the tem protocols not applicable; they do not fail the run.
+            do {
+                let settings = TEMSettings(scenario, composition: c.composition, layerComposition: c.specimen.spec.surfaceLayerComposition)
+                let events = try TEMSequence.chooseFrames(run: run, settings: settings, every: nil, count: nil, atVoltagesV: [])
+                records = try TEMSequence.renderAndMeasure(run: run, settings: settings, events: events, threads: threads, progress: progress)
+                let d = dir.appendingPathComponent("reconstruction")
+                try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+                try AtomicFile.write(Data(TEMSequence.framesCSV(records).utf8), to: d.appendingPathComponent("frames.csv"))
+                files.append("reconstruction/frames.csv")
+                framesDir = d
+            } catch {
+                records = []
+                noFrames = "no TEM frames for the report: \(error)"
+            }
+        }
+        var scores: [ReconstructionScore] = [], notScored: [NotScored] = [], notes: [String] = []
+        do {
+            let ri = try RunReconstructionInput(run: run, acquisition: r.acquisition, eventIndex: r.hitEventIndex,
+                                                eventApexRadiusNM: r.evaporation.apexRadiusNM)
+            let plan = RunScoring.entries(ri, framesDirectory: framesDir, framesUnavailableReason: noFrames)
+            let res = try RunScoring.score(ri, parameters: ri.parameters, entries: plan.entries, threads: threads, keepGoing: true)
+            scores = res.scores; notScored = plan.notScored + res.failed; notes = plan.notes
+        } catch {
+            notScored.append(NotScored(name: "all protocols", reason: "\(error)"))
+        }
+        let md = RunReport.markdown(result: r, frames: records, scores: scores, notScored: notScored, notes: notes)
+        try AtomicFile.write(Data(md.utf8), to: dir.appendingPathComponent("report.md"))
+        files.append("report.md")
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        let scoreObjs = try JSONSerialization.jsonObject(with: enc.encode(scores))
+        return (files, ["path": "report.md", "scores": scoreObjs,
+                        "not_scored": notScored.map { ["protocol": $0.name, "reason": $0.reason] }])
+    }
+
     static func writeManifest(_ r: SimulationResult, scenario: ResolvedScenario, files: [String], extraTimings: [StageTiming],
-                              threads: Int, into dir: URL) throws {
+                              report: [String: Any] = [:], threads: Int, into dir: URL) throws {
         let fileEntries = try manifestEntries(files, in: dir)
         var counts: [String: Int] = ["atoms": r.atoms.count, "events": r.evaporation.events.count, "detected": 0,
                                      "not_registered": 0, "outside_detector": 0]
@@ -200,6 +258,7 @@ public enum ScenarioRunner {
                                "atomic_volume_nm3": r.config.reconstruction.atomicVolumeNM3,
                                "efficiency": r.config.reconstruction.detectionEfficiency],
             "files": fileEntries,
+            "report": report,
         ]
         let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(data, to: dir.appendingPathComponent("manifest.json"))

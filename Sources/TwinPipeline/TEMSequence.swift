@@ -15,6 +15,18 @@ public struct RunDirectory: Sendable {
     public var eventVDCV: [Float]
     /// The field solver's k_f at each event (empty for runs written before it existed).
     public var eventKf: [Float]
+    /// The k_f and ξ the run reconstructed with (manifest `reconstruction.kf`, `reconstruction.icf`): the field
+    /// solver's means over the run unless the scenario set them. Nil for manifests without them.
+    public var runFieldFactorKf: Double?
+    public var runImageCompression: Double?
+
+    /// A run held in memory (the run report is scored before the directory is renamed into place).
+    public init(url: URL, scenario: ResolvedScenario, config: PipelineConfig, atoms: TruthAtoms, eventAtomIDs: [UInt32],
+                eventVDCV: [Float], eventKf: [Float], runFieldFactorKf: Double?, runImageCompression: Double?) {
+        self.url = url; self.scenario = scenario; self.config = config; self.atoms = atoms; self.eventAtomIDs = eventAtomIDs
+        self.eventVDCV = eventVDCV; self.eventKf = eventKf
+        self.runFieldFactorKf = runFieldFactorKf; self.runImageCompression = runImageCompression
+    }
 
     public init(_ url: URL) throws {
         self.url = url
@@ -29,6 +41,14 @@ public struct RunDirectory: Sendable {
         let text = String(decoding: try JSONSerialization.data(withJSONObject: sc, options: [.sortedKeys]), as: UTF8.self)
         scenario = try ResolvedScenario.parse(yaml: text, file: "\(manifestURL.path) (scenario)")
         config = try PipelineConfig(scenario)
+        if let rec = json["reconstruction"] as? [String: Any] {
+            for (key, v) in [("kf", rec["kf"]), ("icf", rec["icf"])] where v != nil {
+                guard let d = v as? Double, d.isFinite, d > 0 else {
+                    throw TwinError.invalidInput("\(manifestURL.path): reconstruction.\(key) must be a positive number, got \(v!)")
+                }
+                if key == "kf" { runFieldFactorKf = d } else { runImageCompression = d }
+            }
+        }
         func col<T: NPYScalar>(_ t: T.Type, _ rel: String) throws -> [T] {
             try NPYFile.read(t, from: url.appendingPathComponent(rel))
         }
@@ -90,7 +110,7 @@ public enum TEMSequence {
 
     /// Which frames a sequence takes, in order of precedence: explicit voltages, an explicit count or spacing, the
     /// scenario's imaging stops, the scenario's spacing or count.
-    static func chooseFrames(run: RunDirectory, settings: TEMSettings, every: Int?, count: Int?, atVoltagesV: [Double]) throws -> [Int] {
+    public static func chooseFrames(run: RunDirectory, settings: TEMSettings, every: Int?, count: Int?, atVoltagesV: [Double]) throws -> [Int] {
         let n = run.eventAtomIDs.count
         if !atVoltagesV.isEmpty {
             let r = frameEvents(atVoltagesV: atVoltagesV, vDCV: run.eventVDCV)
@@ -128,44 +148,16 @@ public enum TEMSequence {
         var records: [SequenceFrameRecord] = []
         var previews: [GrayImage8] = []
         do {
-            var alive = [Bool](repeating: true, count: run.atoms.count)
-            var removed = 0
-            for (fi, ev) in events.enumerated() {
-                while removed < min(ev, run.eventAtomIDs.count) { alive[Int(run.eventAtomIDs[removed])] = false; removed += 1 }
-                let v = run.eventVDCV.isEmpty ? 0 : Double(run.eventVDCV[max(0, min(ev, run.eventVDCV.count) - 1)])
-                let f = try NeedleFrames.render(atoms: run.atoms, alive: alive, atomicVolumeNM3: c.lattice.atomicVolumeNM3, voltageV: v,
-                                                settings: settings, frameIndex: fi, seed: c.seed, threads: threads,
-                                                shank: c.geometry)
+            records = try renderAndMeasure(run: run, settings: settings, events: events, threads: threads, progress: progress) { fi, f in
                 let name = String(format: "frame_%04d.png", fi)
                 try PNGFile.write(GrayImage16(width: f.frame.width, height: f.frame.height, pixels: f.frame.counts),
                                   to: partial.appendingPathComponent("frames/\(name)"))
                 let preview = previewImage(f.frame.counts, width: f.frame.width, height: f.frame.height)
                 try PNGFile.write(preview, to: partial.appendingPathComponent("previews/\(name)"))
                 previews.append(preview)
-                var rec = SequenceFrameRecord(index: fi, eventIndex: ev, timeS: Double(fi) * settings.frameIntervalS, voltageV: v,
-                                              trueApexRadiusNM: f.truth?.apexRadiusNM)
-                do {
-                    var options = TipShapeOptions()
-                    options.darkLevel = settings.camera.offsetADU
-                    options.contrastThicknessNM = settings.body.contrastThicknessNM
-                    let m = try TipShapeMeasurement.measure(pixels: f.frame.counts.map(Float.init), width: f.frame.width,
-                                                            height: f.frame.height, pixelNM: settings.microscope.pixelNM, options: options)
-                    rec.measured = m
-                    let kf = run.eventKf.isEmpty ? 5.0 : Double(run.eventKf[max(0, min(ev, run.eventKf.count) - 1)])
-                    if v > 0 { rec.fieldEstimateVPerNM = v / (kf * m.apexRadiusNM) }
-                } catch {
-                    rec.measurementError = "\(error)"
-                }
-                records.append(rec)
-                progress.report("tem frames", fi + 1, events.count)
             }
             try PNGFile.write(contactSheet(previews), to: partial.appendingPathComponent("contact_sheet.png"))
-            var csv = "frame,event,time_s,v_dc_v,true_apex_radius_nm,measured_apex_radius_nm,measured_shank_half_angle_deg,field_estimate_v_per_nm,measurement_error\n"
-            for r in records {
-                func f(_ d: Double?) -> String { d.map { String(format: "%.4f", $0) } ?? "" }
-                let err = (r.measurementError ?? "").replacingOccurrences(of: ",", with: ";").replacingOccurrences(of: "\n", with: " ")
-                csv += "\(r.index),\(r.eventIndex),\(f(r.timeS)),\(f(r.voltageV)),\(f(r.trueApexRadiusNM)),\(f(r.measured?.apexRadiusNM)),\(f(r.measured?.shankHalfAngleDeg)),\(f(r.fieldEstimateVPerNM)),\(err)\n"
-            }
+            let csv = framesCSV(records)
             try AtomicFile.write(Data(csv.utf8), to: partial.appendingPathComponent("frames.csv"))
             makeAnimation(in: partial, framesPerSecond: max(1, 1 / max(1e-3, settings.frameIntervalS)))
             try fm.moveItem(at: partial, to: output)
@@ -174,6 +166,53 @@ public enum TEMSequence {
             throw error
         }
         return records
+    }
+
+    /// Renders the frames at `events` of a run in order (atoms evaporated before each event removed) and measures the
+    /// tip on each; `each` receives every rendered frame (to write it) before the next is rendered.
+    public static func renderAndMeasure(run: RunDirectory, settings: TEMSettings, events: [Int], threads: Int,
+                                        progress: ProgressReporter = ProgressReporter(enabled: false),
+                                        each: (Int, NeedleFrame) throws -> Void = { _, _ in }) throws -> [SequenceFrameRecord] {
+        let c = run.config
+        var records: [SequenceFrameRecord] = []
+        var alive = [Bool](repeating: true, count: run.atoms.count)
+        var removed = 0
+        for (fi, ev) in events.enumerated() {
+            while removed < min(ev, run.eventAtomIDs.count) { alive[Int(run.eventAtomIDs[removed])] = false; removed += 1 }
+            let v = run.eventVDCV.isEmpty ? 0 : Double(run.eventVDCV[max(0, min(ev, run.eventVDCV.count) - 1)])
+            let f = try NeedleFrames.render(atoms: run.atoms, alive: alive, atomicVolumeNM3: c.lattice.atomicVolumeNM3, voltageV: v,
+                                            settings: settings, frameIndex: fi, seed: c.seed, threads: threads,
+                                            shank: c.geometry)
+            try each(fi, f)
+            var rec = SequenceFrameRecord(index: fi, eventIndex: ev, timeS: Double(fi) * settings.frameIntervalS, voltageV: v,
+                                          trueApexRadiusNM: f.truth?.apexRadiusNM)
+            do {
+                var options = TipShapeOptions()
+                options.darkLevel = settings.camera.offsetADU
+                options.contrastThicknessNM = settings.body.contrastThicknessNM
+                let m = try TipShapeMeasurement.measure(pixels: f.frame.counts.map(Float.init), width: f.frame.width,
+                                                        height: f.frame.height, pixelNM: settings.microscope.pixelNM, options: options)
+                rec.measured = m
+                let kf = run.eventKf.isEmpty ? 5.0 : Double(run.eventKf[max(0, min(ev, run.eventKf.count) - 1)])
+                if v > 0 { rec.fieldEstimateVPerNM = v / (kf * m.apexRadiusNM) }
+            } catch {
+                rec.measurementError = "\(error)"
+            }
+            records.append(rec)
+            progress.report("tem frames", fi + 1, events.count)
+        }
+        return records
+    }
+
+    /// The `frames.csv` of a sequence (read back by ``TEMFramesTimeline``).
+    public static func framesCSV(_ records: [SequenceFrameRecord]) -> String {
+        var csv = "frame,event,time_s,v_dc_v,true_apex_radius_nm,measured_apex_radius_nm,measured_shank_half_angle_deg,field_estimate_v_per_nm,measurement_error\n"
+        for r in records {
+            func f(_ d: Double?) -> String { d.map { String(format: "%.4f", $0) } ?? "" }
+            let err = (r.measurementError ?? "").replacingOccurrences(of: ",", with: ";").replacingOccurrences(of: "\n", with: " ")
+            csv += "\(r.index),\(r.eventIndex),\(f(r.timeS)),\(f(r.voltageV)),\(f(r.trueApexRadiusNM)),\(f(r.measured?.apexRadiusNM)),\(f(r.measured?.shankHalfAngleDeg)),\(f(r.fieldEstimateVPerNM)),\(err)\n"
+        }
+        return csv
     }
 
     /// 8-bit preview: linear stretch between the 0.5th and 99.5th percentiles.

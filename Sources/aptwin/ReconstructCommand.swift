@@ -116,8 +116,10 @@ struct Reconstruct: ParsableCommand {
                 let (tl, n) = try TEMFramesTimeline.read(directory: URL(fileURLWithPath: frames), radiusColumn: options.framesRadiusColumn, ionIndexAtEvent: ionAt)
                 timeline = tl; notes += n
             case .oracle:
-                guard let ri = runInput else { throw CLIError("--protocol oracle needs a run directory (the engine's true apex radius)") }
-                timeline = try ri.oracleTimeline()
+                guard let ri = runInput else { throw CLIError("--protocol oracle needs a run directory (its ground truth)") }
+                let probe = try params.setup(for: .shank, projection: try options.projectionModel(), initialRadiusNM: 1, shankHalfAngleDeg: 0)
+                timeline = try ri.oracleTimeline(for: probe)
+                notes.append("oracle: apex radius and apex height fitted to the true positions of the detected atoms, \(OracleGeometry.defaultIonsPerWindow) ions per window")
             default: break
             }
             let proj = try options.projectionModel()
@@ -175,9 +177,15 @@ struct Reconstruct: ParsableCommand {
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score reconstructions of a run directory against its ground truth, one row per protocol (markdown table, or JSON with --json).",
-        discussion: "Protocols: bas, geiser, shank and oracle always; tem (and tem-shape when apex_profile.csv exists) with --frames DIR. Each reconstruction is rigidly aligned to the truth (Horn) before position errors are measured.")
+        discussion: """
+        Protocols: bas, geiser, shank and oracle always; tem (plus `tem (true R)`, the tem protocol on the true radius \
+        at the frames) with frames: --frames DIR, or by default the frames the run rendered for its report \
+        (RUN_DIR/reconstruction/frames.csv); tem-shape when the frames have apex_profile.csv. Each reconstruction is \
+        rigidly aligned to the truth (Horn) before position errors are measured. k_f and ξ default to the values the \
+        run used (the field solver's, in the manifest).
+        """)
     @Argument(help: "Run directory.") var runDirectory: String
-    @Option(help: "TEM sequence directory of this run (frames.csv) for the tem protocols.") var frames: String?
+    @Option(help: "TEM sequence directory of this run (frames.csv) for the tem protocols (default: RUN_DIR/reconstruction if it has frames.csv).") var frames: String?
     @Option(help: "Comma-separated protocols (default: all that apply).") var protocols: String?
     @OptionGroup var options: ReconstructionOptions
     @Flag(help: "Print JSON.") var json = false
@@ -185,44 +193,47 @@ struct Score: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let ri = try RunReconstructionInput(URL(fileURLWithPath: runDirectory))
-            let (params, used) = options.apply(to: ri.parameters, baseSource: "run scenario")
-            let (truth, rows) = ri.matchedTruth()
-            var tl: GeometryTimeline? = nil
-            var notes: [String] = []
-            if let frames {
-                let (t, n) = try TEMFramesTimeline.read(directory: URL(fileURLWithPath: frames), radiusColumn: options.framesRadiusColumn,
-                                                    ionIndexAtEvent: { ri.ionIndex(atEvent: $0) })
-                tl = t; notes += n
+            let runURL = URL(fileURLWithPath: runDirectory)
+            let ri = try RunReconstructionInput(runURL)
+            let (params, used) = options.apply(to: ri.parameters, baseSource: "run (manifest and scenario)")
+            var framesDir = frames.map { URL(fileURLWithPath: $0) }
+            if framesDir == nil {
+                let d = runURL.appendingPathComponent("reconstruction")
+                if FileManager.default.fileExists(atPath: d.appendingPathComponent("frames.csv").path) { framesDir = d }
             }
-            var chosen: [ReconstructionProtocol] = [.bas, .geiser, .shank]
-            if tl != nil { chosen.append(.tem); if tl?.shapes != nil { chosen.append(.temShape) } }
-            chosen.append(.oracle)
-            if let protocols { chosen = try protocols.split(separator: ",").map { try parseProtocol(String($0)) } }
-            let proj = try options.projectionModel()
-            var scores: [ReconstructionScore] = []
-            var timings: [[String: Any]] = []
-            for p in chosen {
-                let timeline = p == .oracle ? try ri.oracleTimeline() : tl
-                let setup = try params.setup(for: p, projection: proj, initialRadiusNM: options.initialRadiusNM ?? ri.initialRadiusNM,
-                                             shankHalfAngleDeg: options.shankAngleDeg ?? ri.shankHalfAngleDeg, timeline: timeline)
-                let (rec, t) = try measure(p.rawValue) { try Reconstructor.reconstruct(ri.acquisition, setup, threads: threads) }
-                let x = rows.map { rec.xNM[$0] }, y = rows.map { rec.yNM[$0] }, z = rows.map { rec.zNM[$0] }
-                scores.append(try Scoring.score(protocolName: p.rawValue, xNM: x, yNM: y, zNM: z, truth: truth))
-                timings.append(["protocol": p.rawValue, "wall_s": t.wallS, "cpu_s": t.cpuS])
+            if let f = framesDir, !FileManager.default.fileExists(atPath: f.appendingPathComponent("frames.csv").path) {
+                throw CLIError("--frames \(f.path): no frames.csv there (run `aptwin tem sequence` first)")
             }
-            let md = Scoring.markdownTable(scores)
+            var plan = RunScoring.entries(ri, framesDirectory: framesDir, radiusColumn: options.framesRadiusColumn)
+            if let protocols {
+                let wanted = try protocols.split(separator: ",").map { try parseProtocol(String($0)) }
+                for p in wanted where !plan.entries.contains(where: { $0.proto == p }) {
+                    let why = plan.notScored.first { $0.name == p.rawValue }?.reason ?? "not applicable"
+                    throw CLIError("protocol \(p.rawValue) cannot be scored: \(why)")
+                }
+                plan.entries = wanted.flatMap { p in plan.entries.filter { $0.proto == p } }
+                plan.notScored = []
+            }
+            let res = try RunScoring.score(ri, parameters: params, entries: plan.entries, projection: try options.projectionModel(),
+                                           initialRadiusNM: options.initialRadiusNM, shankHalfAngleDeg: options.shankAngleDeg,
+                                           threads: threads)
+            let md = Scoring.markdownTable(res.scores)
+            let (_, rows) = ri.matchedTruth()
             if json {
                 let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                let scoreObjs = try JSONSerialization.jsonObject(with: enc.encode(scores))
-                let out: [String: Any] = ["run": runDirectory, "scores": scoreObjs, "markdown": md, "timings": timings,
+                let scoreObjs = try JSONSerialization.jsonObject(with: enc.encode(res.scores))
+                let out: [String: Any] = ["run": runDirectory, "scores": scoreObjs, "markdown": md,
+                                          "timings": res.timings.map { ["protocol": String($0.stage.dropFirst("score ".count)), "wall_s": $0.wallS, "cpu_s": $0.cpuS] },
                                           "parameters": Dictionary(uniqueKeysWithValues: used.map { ($0.0, $0.1) }),
                                           "ions_scored": rows.count, "background_hits_excluded": ri.acquisition.count - rows.count,
-                                          "notes": notes]
+                                          "frames": framesDir?.path ?? NSNull(),
+                                          "not_scored": plan.notScored.map { ["protocol": $0.name, "reason": $0.reason] },
+                                          "notes": plan.notes]
                 let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             } else {
-                for n in notes { print("note: \(n)") }
+                for n in plan.notes { print("note: \(n)") }
+                for n in plan.notScored { print("not scored: \(n.name): \(n.reason)") }
                 print(md, terminator: "")
             }
         }

@@ -61,7 +61,7 @@ final class EndToEndTests: XCTestCase {
         // Output files the issue names exist and read back.
         for f in ["manifest.json", "acquisition/acquisition.epos", "truth/x_nm.npy", "truth/element_z.npy", "truth/grain.npy",
                   "acquisition/detector_x_mm.npy", "acquisition/tof_ns.npy", "acquisition/v_dc_v.npy", "spectrum/ranges.rrng",
-                  "reconstruction/reconstruction.pos", "images/detector_hit_map.png", "spectrum/spectrum.svg"] {
+                  "reconstruction/reconstruction.pos", "images/detector_hit_map.png", "spectrum/spectrum.svg", "report.md"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: summary.directory.appendingPathComponent(f).path), f)
         }
         let epos = try EPOSFile.read(summary.directory.appendingPathComponent("acquisition/acquisition.epos"))
@@ -108,7 +108,11 @@ final class EndToEndTests: XCTestCase {
         }
         XCTAssertNotNil(j["git_commit"]); XCTAssertNotNil(j["scenario"]); XCTAssertEqual(j["seed"] as? Int, 7)
         let stages = (j["stages"] as! [[String: Any]]).map { $0["stage"] as! String }
-        XCTAssertEqual(stages, ["specimen", "evaporation", "optics_detector", "spectrum", "reconstruction", "write_outputs"])
+        XCTAssertEqual(stages, ["specimen", "evaporation", "optics_detector", "spectrum", "reconstruction", "write_outputs", "report"])
+        // The run report is in the manifest with the scores it tabulates.
+        let report = try XCTUnwrap(j["report"] as? [String: Any])
+        XCTAssertEqual(report["path"] as? String, "report.md")
+        XCTAssertGreaterThanOrEqual((report["scores"] as? [Any])?.count ?? 0, 4)
         // numpy can load the columns (when numpy is installed).
         let check = Process()
         check.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -179,6 +179,40 @@ final class ReconstructionTests: XCTestCase {
         }
     }
 
+    /// Hits projected exactly (angular projection) from hemispherical caps whose radius grows and whose apex recedes:
+    /// the oracle's fit recovers the radius and apex height, and places every ion where it came from.
+    func testOracleGeometryRecoversRadiusAndApexFromTheTruth() throws {
+        let n = 6000
+        var acq = Acquisition()
+        var tx: [Float] = [], ty: [Float] = [], tz: [Float] = []
+        let sMax = sin(xi * atan(dDet / 2 / l))
+        for (k, site) in sites(n, sMax: sMax, seed: 5).enumerated() {
+            let r = 20 + 0.002 * Double(k), apex = -0.004 * Double(k)
+            let theta = asin(site.s), rd = l * tan(theta / xi)
+            acq.detectorXMM.append(Float(rd * cos(site.phi))); acq.detectorYMM.append(Float(rd * sin(site.phi)))
+            tx.append(Float(r * site.s * cos(site.phi))); ty.append(Float(r * site.s * sin(site.phi)))
+            tz.append(Float(apex - r * (1 - cos(theta))))
+        }
+        let probe = try params().setup(for: .shank, projection: .angular, initialRadiusNM: 1, shankHalfAngleDeg: 0)
+        let tl = try OracleGeometry.fit(detectorXMM: acq.detectorXMM, detectorYMM: acq.detectorYMM, truthXNM: tx, truthYNM: ty,
+                                        truthZNM: tz, setup: probe)
+        let per = try XCTUnwrap(tl.perIonRadiusNM), apexZ = try XCTUnwrap(tl.perIonApexZNM)
+        XCTAssertEqual(Double(per[n / 2]), 20 + 0.002 * Double(n / 2), accuracy: 0.01)
+        XCTAssertEqual(Double(apexZ[n / 2] - apexZ[0]), -0.004 * Double(n / 2), accuracy: 0.01)
+        let rec = try Reconstructor.reconstruct(acq, try params().setup(for: .oracle, timeline: tl), threads: 2)
+        // Positions up to the constant offset of the first apex (rigid alignment removes it when scoring).
+        let dz = Double(rec.zNM[0] - tz[0])
+        var worst = 0.0
+        for i in 250..<(n - 250) {
+            worst = max(worst, abs(Double(rec.xNM[i] - tx[i])), abs(Double(rec.yNM[i] - ty[i])), abs(Double(rec.zNM[i] - tz[i]) - dz))
+        }
+        XCTAssertLessThan(worst, 0.02, "largest coordinate error \(worst) nm")
+        XCTAssertEqual(rec.depthNM, Double(apexZ[0] - apexZ[n - 1]), accuracy: 1e-3)
+        // A per-ion apex height that is not finite is an error naming the ion.
+        var bad = apexZ; bad[7] = .nan
+        XCTAssertThrowsError(try GeometryTimeline(perIonRadiusNM: per, apexZNM: bad)) { XCTAssertTrue("\($0)".contains("ion 7"), "\($0)") }
+    }
+
     // MARK: invalid inputs
 
     func testNaNDetectorCoordinatesAreRejectedOrDropped() throws {

@@ -33,8 +33,8 @@ final class RunDirectoryTests: XCTestCase {
         XCTAssertEqual(tl.ionIndex.last.map { Int($0) }, ri.ionIndex(atEvent: nEv - 1))
         var scores: [ReconstructionScore] = []
         for p in ReconstructionProtocol.allCases where p != .temShape {
-            let setup = try ri.parameters.setup(for: p, initialRadiusNM: ri.initialRadiusNM, shankHalfAngleDeg: ri.shankHalfAngleDeg,
-                                                timeline: p == .oracle ? try ri.oracleTimeline() : tl)
+            let setup = p == .oracle ? try ri.oracleSetup(ri.parameters)
+                : try ri.parameters.setup(for: p, initialRadiusNM: ri.initialRadiusNM, shankHalfAngleDeg: ri.shankHalfAngleDeg, timeline: tl)
             let rec = try Reconstructor.reconstruct(ri.acquisition, setup, threads: 2)
             let sc = try Scoring.score(protocolName: p.rawValue, xNM: rows.map { rec.xNM[$0] }, yNM: rows.map { rec.yNM[$0] },
                                        zNM: rows.map { rec.zNM[$0] }, truth: truth)
@@ -44,6 +44,26 @@ final class RunDirectoryTests: XCTestCase {
             scores.append(sc)
         }
         print(Scoring.markdownTable(scores))
+        // The oracle bounds every protocol on every position-error metric (it was beaten by shank while the run's
+        // k_f and ξ were ignored and while it used the engine's continuum apex radius).
+        let oracle = try XCTUnwrap(scores.last)
+        XCTAssertEqual(oracle.protocolName, "oracle")
+        for s in scores.dropLast() {
+            XCTAssertLessThanOrEqual(oracle.lateralErrorMedianNM, s.lateralErrorMedianNM, s.protocolName)
+            XCTAssertLessThanOrEqual(oracle.lateralErrorP95NM, s.lateralErrorP95NM, s.protocolName)
+            XCTAssertLessThanOrEqual(oracle.axialErrorMedianNM, s.axialErrorMedianNM, s.protocolName)
+            XCTAssertLessThanOrEqual(oracle.axialErrorP95NM, s.axialErrorP95NM, s.protocolName)
+        }
+        // The run's own report scores the protocols it can and says why it cannot score the others.
+        let report = try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8)
+        for name in ["| bas |", "| geiser |", "| shank |", "| oracle |", "tem-shape: "] { XCTAssertTrue(report.contains(name), name) }
+        XCTAssertTrue(report.contains("| tem |") || report.contains("- tem: "), "the tem protocol is scored or explained")
+        // Run facts use the k_f and ξ the run used, and the manifest says so.
+        let m = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("manifest.json"))) as! [String: Any]
+        let rec = m["reconstruction"] as! [String: Any]
+        XCTAssertEqual(ri.parameters.fieldFactorKf, rec["kf"] as! Double)
+        XCTAssertEqual(ri.parameters.imageCompression, rec["icf"] as! Double)
+        XCTAssertNotEqual(ri.parameters.imageCompression, 1.6, "the scenario's placeholder ξ is not used")
 
         // Measured cap shapes: hemispherical profiles in apex_profile.csv make tem-shape agree with tem.
         var prof = "event,rho_nm,sag_nm\n"
