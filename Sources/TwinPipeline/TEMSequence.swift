@@ -15,6 +15,8 @@ public struct RunDirectory: Sendable {
     public var eventVDCV: [Float]
     /// The field solver's k_f at each event (empty for runs written before it existed).
     public var eventKf: [Float]
+    /// The engine's own apex radius at each event (sphere fitted to the charged cap atoms; empty if not written).
+    public var eventApexRadiusNM: [Float]
 
     public init(_ url: URL) throws {
         self.url = url
@@ -47,6 +49,8 @@ public struct RunDirectory: Sendable {
         eventVDCV = try col(Float.self, "events/v_dc_v.npy")
         let kfURL = url.appendingPathComponent("events/field_factor_kf.npy")
         eventKf = FileManager.default.fileExists(atPath: kfURL.path) ? try NPYFile.read(Float.self, from: kfURL) : []
+        let rURL = url.appendingPathComponent("events/apex_radius_nm.npy")
+        eventApexRadiusNM = FileManager.default.fileExists(atPath: rURL.path) ? try NPYFile.read(Float.self, from: rURL) : []
         guard eventVDCV.count == eventAtomIDs.count else {
             throw TwinError.inconsistent("\(url.path)/events: v_dc_v.npy has \(eventVDCV.count) rows, atom_id.npy has \(eventAtomIDs.count)")
         }
@@ -62,7 +66,15 @@ public struct SequenceFrameRecord: Sendable {
     public var eventIndex: Int
     public var timeS: Double
     public var voltageV: Double
+    /// Apex radius of the remaining atoms, averaged over all azimuths (`NeedleProfile.measure`), nm.
     public var trueApexRadiusNM: Double?
+    /// Apex radius of the remaining atoms' outline in the frame's projection (`NeedleProfile.silhouette`), nm: the
+    /// radius a perfect measurement on this frame would give.
+    public var silhouetteApexRadiusNM: Double?
+    /// The engine's apex radius at the frame's event (its sphere fit to the cap, which sets k_f), nm.
+    public var engineApexRadiusNM: Double?
+    /// The field solver's k_f at the frame's event (5 for runs without it).
+    public var fieldFactorKf: Double?
     public var measured: TipShape?
     public var measurementError: String?
     /// Apex field estimated as the paper did, F = V/(k_f R_measured), V/nm.
@@ -143,7 +155,11 @@ public enum TEMSequence {
                 try PNGFile.write(preview, to: partial.appendingPathComponent("previews/\(name)"))
                 previews.append(preview)
                 var rec = SequenceFrameRecord(index: fi, eventIndex: ev, timeS: Double(fi) * settings.frameIntervalS, voltageV: v,
-                                              trueApexRadiusNM: f.truth?.apexRadiusNM)
+                                              trueApexRadiusNM: f.truth?.apexRadiusNM, silhouetteApexRadiusNM: f.silhouette?.apexRadiusNM)
+                // State after `ev` events: the engine's values recorded with the ev-th event (none before the first).
+                if ev > 0, ev <= run.eventApexRadiusNM.count { rec.engineApexRadiusNM = Double(run.eventApexRadiusNM[ev - 1]) }
+                let kf = run.eventKf.isEmpty ? 5.0 : Double(run.eventKf[max(0, min(ev, run.eventKf.count) - 1)])
+                rec.fieldFactorKf = kf
                 do {
                     var options = TipShapeOptions()
                     options.darkLevel = settings.camera.offsetADU
@@ -151,7 +167,6 @@ public enum TEMSequence {
                     let m = try TipShapeMeasurement.measure(pixels: f.frame.counts.map(Float.init), width: f.frame.width,
                                                             height: f.frame.height, pixelNM: settings.microscope.pixelNM, options: options)
                     rec.measured = m
-                    let kf = run.eventKf.isEmpty ? 5.0 : Double(run.eventKf[max(0, min(ev, run.eventKf.count) - 1)])
                     if v > 0 { rec.fieldEstimateVPerNM = v / (kf * m.apexRadiusNM) }
                 } catch {
                     rec.measurementError = "\(error)"
@@ -160,11 +175,13 @@ public enum TEMSequence {
                 progress.report("tem frames", fi + 1, events.count)
             }
             try PNGFile.write(contactSheet(previews), to: partial.appendingPathComponent("contact_sheet.png"))
-            var csv = "frame,event,time_s,v_dc_v,true_apex_radius_nm,measured_apex_radius_nm,measured_shank_half_angle_deg,field_estimate_v_per_nm,measurement_error\n"
+            var csv = "frame,event,time_s,v_dc_v,true_apex_radius_nm,silhouette_apex_radius_nm,engine_apex_radius_nm,measured_apex_radius_nm,measured_shank_half_angle_deg,field_factor_kf,field_estimate_v_per_nm,measurement_error\n"
             for r in records {
                 func f(_ d: Double?) -> String { d.map { String(format: "%.4f", $0) } ?? "" }
                 let err = (r.measurementError ?? "").replacingOccurrences(of: ",", with: ";").replacingOccurrences(of: "\n", with: " ")
-                csv += "\(r.index),\(r.eventIndex),\(f(r.timeS)),\(f(r.voltageV)),\(f(r.trueApexRadiusNM)),\(f(r.measured?.apexRadiusNM)),\(f(r.measured?.shankHalfAngleDeg)),\(f(r.fieldEstimateVPerNM)),\(err)\n"
+                csv += "\(r.index),\(r.eventIndex),\(f(r.timeS)),\(f(r.voltageV)),\(f(r.trueApexRadiusNM)),\(f(r.silhouetteApexRadiusNM)),"
+                    + "\(f(r.engineApexRadiusNM)),\(f(r.measured?.apexRadiusNM)),\(f(r.measured?.shankHalfAngleDeg)),\(f(r.fieldFactorKf)),"
+                    + "\(f(r.fieldEstimateVPerNM)),\(err)\n"
             }
             try AtomicFile.write(Data(csv.utf8), to: partial.appendingPathComponent("frames.csv"))
             makeAnimation(in: partial, framesPerSecond: max(1, 1 / max(1e-3, settings.frameIntervalS)))
