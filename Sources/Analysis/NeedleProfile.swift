@@ -80,4 +80,87 @@ public enum NeedleProfile {
         }
         return NeedleShape(apexZNM: zTop, apexRadiusNM: radius, capCentreZNM: zc, shankHalfAngleDeg: angle)
     }
+
+    /// The needle's outline in a projection perpendicular to its axis: what a TEM frame with the beam along
+    /// (−sin φ, cos φ, 0) sees, φ = `transverseAzimuthDeg` being the azimuth of the frame's transverse direction
+    /// (0: specimen x across the frame and the beam along y, as `FrameGeometry` projects).
+    ///
+    /// A projection shows, at each height, the extent of the needle across the frame: the outermost atoms of a
+    /// 0.25 nm slice along the transverse direction p = x cos φ + y sin φ, on both sides (the support function of
+    /// the cross-section in ±p), not its mean radius. The cap is the least-squares circle (Kåsa 1976, centre free in
+    /// p and z: p² + z² = 2 p_c p + 2 z_c z + K) through both sides of the outline within 60° of the axis, iterated
+    /// like ``measure(atoms:alive:sliceNM:)``; the shank half-angle is that of a line fitted to the half-width
+    /// between 2R and 4R below the apex. For a body of revolution this equals ``measure(atoms:alive:sliceNM:)``; an
+    /// evaporated cap is faceted, and its outline in one projection differs from the azimuthal mean by up to a few
+    /// per cent (it depends on which facets the projection puts on the edge).
+    public static func silhouette(atoms: TruthAtoms, alive: [Bool]? = nil, transverseAzimuthDeg: Double = 0,
+                                  sliceNM: Double = 0.25) throws -> NeedleShape {
+        var zTop = -Double.infinity, zBottom = Double.infinity
+        for i in 0..<atoms.count where alive?[i] ?? true {
+            zTop = max(zTop, Double(atoms.zNM[i])); zBottom = min(zBottom, Double(atoms.zNM[i]))
+        }
+        guard zTop > zBottom else { throw TwinError.invalidInput("needle silhouette: fewer than two atoms") }
+        let nSlices = Int(((zTop - zBottom) / sliceNM).rounded(.up)) + 1
+        let phi = transverseAzimuthDeg * .pi / 180, cp = cos(phi), sp = sin(phi)
+        var pMax = [Double](repeating: -.infinity, count: nSlices), pMin = [Double](repeating: .infinity, count: nSlices)
+        for i in 0..<atoms.count where alive?[i] ?? true {
+            let k = Int((zTop - Double(atoms.zNM[i])) / sliceNM)
+            let p = Double(atoms.xNM[i]) * cp + Double(atoms.yNM[i]) * sp
+            pMax[k] = max(pMax[k], p); pMin[k] = min(pMin[k], p)
+        }
+        func z(_ k: Int) -> Double { zTop - (Double(k) + 0.5) * sliceNM }
+        func present(_ k: Int) -> Bool { pMax[k] > pMin[k] }
+        let k2 = min(nSlices - 1, Int(2 / sliceNM))
+        var radius = max(1, present(k2) ? 0.5 * (pMax[k2] - pMin[k2]) : 1)
+        var zc = zTop - radius
+        for _ in 0..<6 {
+            let depth = 0.5 * radius
+            // Normal equations of Σ (2 p_c p + 2 z_c z + K − (p² + z²))² over both sides of every slice in the window.
+            var a = [[Double]](repeating: [0, 0, 0], count: 3), b = [0.0, 0.0, 0.0], n = 0
+            for k in 1..<nSlices where Double(k) * sliceNM <= depth && present(k) {
+                for p in [pMax[k], pMin[k]] {
+                    let zz = z(k), row = [2 * p, 2 * zz, 1.0], y = p * p + zz * zz
+                    for r in 0..<3 { b[r] += row[r] * y; for c in 0..<3 { a[r][c] += row[r] * row[c] } }
+                    n += 1
+                }
+            }
+            guard n >= 6, let sol = solve3(a, b) else { break }
+            let r2 = sol[2] + sol[0] * sol[0] + sol[1] * sol[1]
+            guard r2 > 0 else { break }
+            zc = sol[1]; radius = r2.squareRoot()
+        }
+        var pts: [(Double, Double)] = []
+        for k in 0..<nSlices where present(k) {
+            let d = Double(k) * sliceNM
+            if d >= 2 * radius && d <= 4 * radius { pts.append((z(k), 0.5 * (pMax[k] - pMin[k]))) }
+        }
+        var angle: Double?
+        if pts.count >= 8 {
+            let mz = pts.map(\.0).reduce(0, +) / Double(pts.count), mr = pts.map(\.1).reduce(0, +) / Double(pts.count)
+            let sxy = pts.reduce(0) { $0 + ($1.0 - mz) * ($1.1 - mr) }, sxx = pts.reduce(0) { $0 + ($1.0 - mz) * ($1.0 - mz) }
+            if sxx > 0 { angle = atan(-sxy / sxx) * 180 / .pi }
+        }
+        return NeedleShape(apexZNM: zTop, apexRadiusNM: radius, capCentreZNM: zc, shankHalfAngleDeg: angle)
+    }
+
+    /// Solves a 3 × 3 linear system by Gaussian elimination with partial pivoting (nil if singular).
+    static func solve3(_ a0: [[Double]], _ b0: [Double]) -> [Double]? {
+        var a = a0, b = b0
+        for c in 0..<3 {
+            guard let piv = (c..<3).max(by: { abs(a[$0][c]) < abs(a[$1][c]) }), abs(a[piv][c]) > 1e-12 else { return nil }
+            a.swapAt(c, piv); b.swapAt(c, piv)
+            for r in (c + 1)..<3 {
+                let f = a[r][c] / a[c][c]
+                for k in c..<3 { a[r][k] -= f * a[c][k] }
+                b[r] -= f * b[c]
+            }
+        }
+        var x = [0.0, 0.0, 0.0]
+        for r in stride(from: 2, through: 0, by: -1) {
+            var s = b[r]
+            for k in (r + 1)..<3 { s -= a[r][k] * x[k] }
+            x[r] = s / a[r][r]
+        }
+        return x
+    }
 }

@@ -117,7 +117,8 @@ public struct TipShapeOptions: Sendable, Codable, Equatable {
 ///    Instrum. Meas. IM-25 (1976) 8), refined by the geometric (orthogonal-distance) fit with Gauss–Newton /
 ///    Levenberg–Marquardt steps (Chernov & Lesort, J. Math. Imaging Vis. 23 (2005) 239; Chernov, *Circular and
 ///    Linear Regression*, CRC 2010); points are reselected and refitted until the selection no longer changes. The
-///    starting circle is a Kåsa fit to points within a growing distance of the first apex estimate.
+///    starting circle is a Kåsa fit to points within a growing distance of the first apex estimate, grown until the
+///    distance spans half the radius and the radius has settled.
 /// 7. *Edge-bias correction.* The contour radius R_c is converted into the needle radius R by the calibration
 ///    (``EdgeCalibration``): analytically R = √(R_c² + a²/4) with a = x_k ln(1/I_L) for in-focus amplitude contrast,
 ///    or by an empirical table. The same offset maps the shank contour: a contour point at distance v from the axis
@@ -666,7 +667,11 @@ public enum TipShapeMeasurement {
     }
 
     /// Starting circle: Kåsa fits to the edge points within a growing axial distance U of the foremost point,
-    /// until U reaches about half the fitted radius (the extent of a ±60° cap).
+    /// until U reaches about half the fitted radius (the extent of a ±60° cap) and the radius has settled (within
+    /// 10 % of the previous window's). Without the second condition, a few edge points ahead of or on a flattened
+    /// pole (an evaporated cap's pole facet) can fit a circle of a few nm in the first window, which already spans
+    /// "half its radius": the cap fit then starts from it and finds too few points (seen on a frame of the ramp
+    /// validation, R = 26 nm: "only 6 edge points on the apex cap").
     private static func initialCircle(_ pts: [EdgePoint], axis d: (x: Double, y: Double), w: Int, h: Int) throws -> Circle {
         var front = -Double.infinity
         for p in pts { front = max(front, p.x * d.x + p.y * d.y) }
@@ -676,8 +681,10 @@ public enum TipShapeMeasurement {
         for _ in 0..<40 {
             let idx = pts.indices.filter { front - (pts[$0].x * d.x + pts[$0].y * d.y) <= u }
             if idx.count >= 6, let c = kasa(pts, idx) {
+                let previous = result
                 result = c
-                if u >= 0.45 * c.r || u > limit { break }
+                if u > limit { break }
+                if u >= 0.45 * c.r, let p = previous, abs(c.r - p.r) <= 0.1 * c.r { break }
                 u = min(max(1.3 * u, min(2 * u, 0.5 * c.r)), limit + 1)
             } else {
                 u *= 1.5

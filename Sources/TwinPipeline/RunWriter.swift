@@ -167,7 +167,7 @@ public enum ScenarioRunner {
         let c = r.config
         let run = RunDirectory(url: dir, scenario: scenario, config: c, atoms: r.atoms, eventAtomIDs: r.evaporation.events.atomID,
                                eventVDCV: r.evaporation.events.vDCV, eventKf: r.evaporation.fieldFactorKf,
-                               runFieldFactorKf: c.reconstruction.fieldFactorKf, runImageCompression: c.reconstruction.imageCompression)
+                               eventApexRadiusNM: r.evaporation.apexRadiusNM, runFieldFactorKf: c.reconstruction.fieldFactorKf, runImageCompression: c.reconstruction.imageCompression)
         var files: [String] = []
         var records: [SequenceFrameRecord] = []
         var framesDir: URL? = nil

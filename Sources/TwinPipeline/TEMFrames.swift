@@ -86,8 +86,11 @@ public struct NeedleFrame: Sendable {
     public var geometry: FrameGeometry
     /// Standing voltage on the needle, V.
     public var voltageV: Double
-    /// True shape of the needle's atoms at this point.
+    /// True shape of the needle's atoms at this point (azimuthal mean of the outer profile, `NeedleProfile.measure`).
     public var truth: NeedleShape?
+    /// True outline of the needle's atoms in this frame's projection (beam along specimen y,
+    /// `NeedleProfile.silhouette`): what the frame can show of a cap that is not a body of revolution.
+    public var silhouette: NeedleShape?
 }
 
 /// Renders BF-TEM frames of an atomistic needle.
@@ -124,6 +127,8 @@ public enum NeedleFrames {
                                               extraPhaseRad: phase, width: g.width, height: g.height, microscope: t.microscope,
                                               camera: t.camera, seed: seed &+ UInt64(frameIndex) &* 0x9E37_79B9, threads: threads)
         let truth = try? NeedleProfile.measure(atoms: atoms, alive: alive)
-        return NeedleFrame(frame: frame, geometry: g, voltageV: voltageV, truth: truth)
+        // FrameGeometry puts specimen x across the frame and projects along y.
+        let silhouette = try? NeedleProfile.silhouette(atoms: atoms, alive: alive, transverseAzimuthDeg: 0)
+        return NeedleFrame(frame: frame, geometry: g, voltageV: voltageV, truth: truth, silhouette: silhouette)
     }
 }

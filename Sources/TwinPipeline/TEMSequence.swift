@@ -19,14 +19,18 @@ public struct RunDirectory: Sendable {
     /// solver's means over the run unless the scenario set them. Nil for manifests without them.
     public var runFieldFactorKf: Double?
     public var runImageCompression: Double?
+    /// The engine's own apex radius at each event (sphere fitted to the charged cap atoms; empty if not written).
+    public var eventApexRadiusNM: [Float]
 
     /// A run held in memory (the run report is scored before the directory is renamed into place).
     public init(url: URL, scenario: ResolvedScenario, config: PipelineConfig, atoms: TruthAtoms, eventAtomIDs: [UInt32],
-                eventVDCV: [Float], eventKf: [Float], runFieldFactorKf: Double?, runImageCompression: Double?) {
+                eventVDCV: [Float], eventKf: [Float], eventApexRadiusNM: [Float] = [], runFieldFactorKf: Double?,
+                runImageCompression: Double?) {
         self.url = url; self.scenario = scenario; self.config = config; self.atoms = atoms; self.eventAtomIDs = eventAtomIDs
-        self.eventVDCV = eventVDCV; self.eventKf = eventKf
+        self.eventVDCV = eventVDCV; self.eventKf = eventKf; self.eventApexRadiusNM = eventApexRadiusNM
         self.runFieldFactorKf = runFieldFactorKf; self.runImageCompression = runImageCompression
     }
+
 
     public init(_ url: URL) throws {
         self.url = url
@@ -67,6 +71,8 @@ public struct RunDirectory: Sendable {
         eventVDCV = try col(Float.self, "events/v_dc_v.npy")
         let kfURL = url.appendingPathComponent("events/field_factor_kf.npy")
         eventKf = FileManager.default.fileExists(atPath: kfURL.path) ? try NPYFile.read(Float.self, from: kfURL) : []
+        let rURL = url.appendingPathComponent("events/apex_radius_nm.npy")
+        eventApexRadiusNM = FileManager.default.fileExists(atPath: rURL.path) ? try NPYFile.read(Float.self, from: rURL) : []
         guard eventVDCV.count == eventAtomIDs.count else {
             throw TwinError.inconsistent("\(url.path)/events: v_dc_v.npy has \(eventVDCV.count) rows, atom_id.npy has \(eventAtomIDs.count)")
         }
@@ -82,7 +88,15 @@ public struct SequenceFrameRecord: Sendable {
     public var eventIndex: Int
     public var timeS: Double
     public var voltageV: Double
+    /// Apex radius of the remaining atoms, averaged over all azimuths (`NeedleProfile.measure`), nm.
     public var trueApexRadiusNM: Double?
+    /// Apex radius of the remaining atoms' outline in the frame's projection (`NeedleProfile.silhouette`), nm: the
+    /// radius a perfect measurement on this frame would give.
+    public var silhouetteApexRadiusNM: Double?
+    /// The engine's apex radius at the frame's event (its sphere fit to the cap, which sets k_f), nm.
+    public var engineApexRadiusNM: Double?
+    /// The field solver's k_f at the frame's event (5 for runs without it).
+    public var fieldFactorKf: Double?
     public var measured: TipShape?
     public var measurementError: String?
     /// Apex field estimated as the paper did, F = V/(k_f R_measured), V/nm.
@@ -185,7 +199,11 @@ public enum TEMSequence {
                                             shank: c.geometry)
             try each(fi, f)
             var rec = SequenceFrameRecord(index: fi, eventIndex: ev, timeS: Double(fi) * settings.frameIntervalS, voltageV: v,
-                                          trueApexRadiusNM: f.truth?.apexRadiusNM)
+                                          trueApexRadiusNM: f.truth?.apexRadiusNM, silhouetteApexRadiusNM: f.silhouette?.apexRadiusNM)
+            // State after `ev` events: the engine's values recorded with the ev-th event (none before the first).
+            if ev > 0, ev <= run.eventApexRadiusNM.count { rec.engineApexRadiusNM = Double(run.eventApexRadiusNM[ev - 1]) }
+            let kf = run.eventKf.isEmpty ? 5.0 : Double(run.eventKf[max(0, min(ev, run.eventKf.count) - 1)])
+            rec.fieldFactorKf = kf
             do {
                 var options = TipShapeOptions()
                 options.darkLevel = settings.camera.offsetADU
@@ -193,7 +211,6 @@ public enum TEMSequence {
                 let m = try TipShapeMeasurement.measure(pixels: f.frame.counts.map(Float.init), width: f.frame.width,
                                                         height: f.frame.height, pixelNM: settings.microscope.pixelNM, options: options)
                 rec.measured = m
-                let kf = run.eventKf.isEmpty ? 5.0 : Double(run.eventKf[max(0, min(ev, run.eventKf.count) - 1)])
                 if v > 0 { rec.fieldEstimateVPerNM = v / (kf * m.apexRadiusNM) }
             } catch {
                 rec.measurementError = "\(error)"
@@ -206,11 +223,13 @@ public enum TEMSequence {
 
     /// The `frames.csv` of a sequence (read back by ``TEMFramesTimeline``).
     public static func framesCSV(_ records: [SequenceFrameRecord]) -> String {
-        var csv = "frame,event,time_s,v_dc_v,true_apex_radius_nm,measured_apex_radius_nm,measured_shank_half_angle_deg,field_estimate_v_per_nm,measurement_error\n"
+        var csv = "frame,event,time_s,v_dc_v,true_apex_radius_nm,silhouette_apex_radius_nm,engine_apex_radius_nm,measured_apex_radius_nm,measured_shank_half_angle_deg,field_factor_kf,field_estimate_v_per_nm,measurement_error\n"
         for r in records {
             func f(_ d: Double?) -> String { d.map { String(format: "%.4f", $0) } ?? "" }
             let err = (r.measurementError ?? "").replacingOccurrences(of: ",", with: ";").replacingOccurrences(of: "\n", with: " ")
-            csv += "\(r.index),\(r.eventIndex),\(f(r.timeS)),\(f(r.voltageV)),\(f(r.trueApexRadiusNM)),\(f(r.measured?.apexRadiusNM)),\(f(r.measured?.shankHalfAngleDeg)),\(f(r.fieldEstimateVPerNM)),\(err)\n"
+            csv += "\(r.index),\(r.eventIndex),\(f(r.timeS)),\(f(r.voltageV)),\(f(r.trueApexRadiusNM)),\(f(r.silhouetteApexRadiusNM)),"
+                + "\(f(r.engineApexRadiusNM)),\(f(r.measured?.apexRadiusNM)),\(f(r.measured?.shankHalfAngleDeg)),\(f(r.fieldFactorKf)),"
+                + "\(f(r.fieldEstimateVPerNM)),\(err)\n"
         }
         return csv
     }

@@ -32,7 +32,8 @@ struct TEMFrame: ParsableCommand {
             try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
             try PNGFile.write(GrayImage16(width: f.frame.width, height: f.frame.height, pixels: f.frame.counts), to: out)
             print("wrote \(out.path): \(f.frame.width)×\(f.frame.height) px, V = \(String(format: "%.1f", f.voltageV)) V"
-                  + (f.truth.map { String(format: ", true apex radius %.2f nm", $0.apexRadiusNM) } ?? ""))
+                  + (f.truth.map { String(format: ", true apex radius %.2f nm", $0.apexRadiusNM) } ?? "")
+                  + (f.silhouette.map { String(format: " (%.2f nm in this projection)", $0.apexRadiusNM) } ?? ""))
         }
     }
 }
@@ -60,7 +61,8 @@ struct TEMSequenceCommand: ParsableCommand {
             print("wrote \(recs.count) frames to \(out.path)")
             for r in recs {
                 let meas = r.measured.map { String(format: "measured R %.2f nm", $0.apexRadiusNM) } ?? "not measured"
-                let truth = r.trueApexRadiusNM.map { String(format: "true R %.2f nm", $0) } ?? ""
+                let truth = (r.trueApexRadiusNM.map { String(format: "true R %.2f nm", $0) } ?? "")
+                    + (r.silhouetteApexRadiusNM.map { String(format: " (outline %.2f nm)", $0) } ?? "")
                 let field = r.fieldEstimateVPerNM.map { String(format: ", F ≈ %.1f V/nm", $0) } ?? ""
                 print(String(format: "frame %3d  event %9d  V %8.1f  ", r.index, r.eventIndex, r.voltageV) + "\(truth)  \(meas)\(field)")
             }

@@ -38,6 +38,28 @@ final class TEMPipelineTests: XCTestCase {
         XCTAssertLessThan(abs(capErr / capRef), 0.01, "cap: mean relative thickness error \(capErr / capRef)")
     }
 
+    /// The outline of an atomistic needle in one projection: for a body of revolution it is the azimuthal-mean
+    /// profile; for a cap squashed to an elliptical cross-section (y × 0.8) the projection along y still shows the
+    /// full radius, while the projection along x shows an ellipse of apex curvature 0.64 R, and the azimuthal mean
+    /// lies between.
+    func testSilhouetteRadiusIsTheOutlineOfTheProjection() throws {
+        let (atoms, _) = try needle(radius: 10, angle: 5, length: 30)
+        let round = try NeedleProfile.measure(atoms: atoms)
+        for phi in [0.0, 45, 90] {
+            let sil = try NeedleProfile.silhouette(atoms: atoms, transverseAzimuthDeg: phi)
+            XCTAssertEqual(sil.apexRadiusNM, round.apexRadiusNM, accuracy: 0.02 * round.apexRadiusNM, "round needle, φ = \(phi)")
+            XCTAssertEqual(sil.apexRadiusNM, 10, accuracy: 0.3, "round needle, φ = \(phi)")
+        }
+        var squashed = atoms
+        for i in 0..<squashed.count { squashed.yNM[i] *= 0.8 }
+        let alongY = try NeedleProfile.silhouette(atoms: squashed, transverseAzimuthDeg: 0).apexRadiusNM
+        let alongX = try NeedleProfile.silhouette(atoms: squashed, transverseAzimuthDeg: 90).apexRadiusNM
+        let mean = try NeedleProfile.measure(atoms: squashed).apexRadiusNM
+        XCTAssertEqual(alongY, 10, accuracy: 0.3)
+        XCTAssertLessThan(alongX, 8.5)
+        XCTAssertGreaterThan(mean, alongX + 0.3); XCTAssertLessThan(mean, alongY - 0.3)
+    }
+
     func testBiasPhaseIsABiprismAwayFromTheNeedleAndContinuousAtItsSurface() {
         let v = 4500.0, r = 50.0, d = 1e6
         let slope = (BiasPhase.projectedPotentialVNM(xNM: 151, needleRadiusNM: r, voltageV: v, environmentRadiusNM: d)
@@ -96,6 +118,7 @@ final class TEMPipelineTests: XCTestCase {
             let truth = try XCTUnwrap(r.trueApexRadiusNM)
             let m = try XCTUnwrap(r.measured, r.measurementError ?? "")
             XCTAssertEqual(m.apexRadiusNM, truth, accuracy: 1.0, "frame \(r.index)")
+            XCTAssertEqual(m.apexRadiusNM, try XCTUnwrap(r.silhouetteApexRadiusNM), accuracy: 1.0, "frame \(r.index), outline")
             XCTAssertNotNil(r.fieldEstimateVPerNM)
         }
         // Frames at voltages: the first event at which V_DC reaches each value; unreachable voltages are an error.
