@@ -393,7 +393,10 @@ enum DormandPrince {
 
 /// The continuum field of an ``AxisymmetricFieldModel`` tabulated for fast trajectory integration: E_ρ and E_z per
 /// volt on a polar grid about the apex sphere's centre (0, −R), logarithmic in distance (R … the counter-electrode)
-/// and uniform in polar angle, bilinearly interpolated. Inside the conductor the table is not meant to be used.
+/// and uniform in polar angle; interpolated with Catmull–Rom cubics in ln r (E. Catmull & R. Rom, Computer Aided
+/// Geometric Design (1974) 317: C¹ along the flight, whose direction is nearly radial) and linearly in angle. A
+/// bilinear table has a kink at every radial cell boundary, and an adaptive Runge–Kutta integrator at 1e-9 rejected
+/// more steps at those kinks than it accepted. Inside the conductor the table is not meant to be used.
 public struct AxisymmetricFieldTable: Sendable {
     public let apexRadiusNM: Double
     public let maxRadiusNM: Double
@@ -436,9 +439,15 @@ public struct AxisymmetricFieldTable: Sendable {
         let v = min(Double(nt - 1) - 1e-9, max(0, atan2(rho, dz) / dTheta))
         let i = Int(u), j = Int(v)
         let a = u - Double(i), b = v - Double(j)
-        let k00 = i * nt + j, k01 = k00 + 1, k10 = k00 + nt, k11 = k10 + 1
-        let wr = (1 - a) * (1 - b) * Double(er[k00]) + (1 - a) * b * Double(er[k01]) + a * (1 - b) * Double(er[k10]) + a * b * Double(er[k11])
-        let wz = (1 - a) * (1 - b) * Double(ez[k00]) + (1 - a) * b * Double(ez[k01]) + a * (1 - b) * Double(ez[k10]) + a * b * Double(ez[k11])
+        // Catmull–Rom weights in the radial index (rows i−1 … i+2, clamped at the table's ends).
+        let a2 = a * a, a3 = a2 * a
+        let w0 = 0.5 * (-a3 + 2 * a2 - a), w1 = 0.5 * (3 * a3 - 5 * a2 + 2), w2 = 0.5 * (-3 * a3 + 4 * a2 + a), w3 = 0.5 * (a3 - a2)
+        let r0 = max(0, i - 1) * nt + j, r1 = i * nt + j, r2 = min(nr - 1, i + 1) * nt + j, r3 = min(nr - 1, i + 2) * nt + j
+        @inline(__always) func radial(_ t: [Float], _ dj: Int) -> Double {
+            w0 * Double(t[r0 + dj]) + w1 * Double(t[r1 + dj]) + w2 * Double(t[r2 + dj]) + w3 * Double(t[r3 + dj])
+        }
+        let wr = (1 - b) * radial(er, 0) + b * radial(er, 1)
+        let wz = (1 - b) * radial(ez, 0) + b * radial(ez, 1)
         if rho < 1e-12 { return SIMD3(0, 0, wz) }
         return SIMD3(wr * xNM / rho, wr * yNM / rho, wz)
     }

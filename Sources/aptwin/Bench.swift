@@ -303,9 +303,14 @@ struct Bench: ParsableCommand {
                                     lens: lens, detectorDistanceM: 0.47, pulseShape: .gaussian(fwhmNS: 2, peakNS: 3.4))
             let optics = TracedOptics(setup: setup)
             let (r, t) = measure("o") { optics.fly(events: ev, atoms: atoms, seed: 1, threads: threads) }
+            // Integration steps of one ⁵⁶Fe²⁺ launched on the axis at the pulse peak.
+            let one = IonTracer(setup: setup).trace(IonLaunch(massDa: 55.934936, charge: 2, positionM: SIMD3(0, 0, 0.02 * rNM * 1e-9),
+                                                              timeInPulseNS: 3.4, vDCV: 1000, vPulseV: 200))
             out.append(row("optics", "\(name)_\(n)_ions", t, ["ions": n, "ions_per_s": Double(n) / t.wallS,
                                                                "ions_per_cpu_s": Double(n) / max(t.cpuS, 1e-9),
-                                                               "detected": r.detection.count(.detected)]))
+                                                               "detected": r.detection.count(.detected),
+                                                               "axis_ion_rk_steps": one.rkSteps, "axis_ion_rk_rejected": one.rkRejected,
+                                                               "axis_ion_boris_steps": one.borisSteps]))
         }
         return out
     }
