@@ -39,7 +39,7 @@ struct Spectrum: ParsableCommand {
     @Option(help: "Force the input format (epos, raw, pos).") var format: String?
     @Option(help: "Range file (RRNG): one peak per range.") var ranges: String?
     @Option(help: "Elements present (e.g. Fe,Cr): automatic ranging and identification restricted to them.") var elements: String?
-    @Option(help: "Fit t0 and the flight length to this element's isotope peaks (e.g. Fe).") var calibrate: String?
+    @Option(help: "Fit t0 and the flight length to these elements' isotope peaks, comma-separated, main element first (e.g. Fe or Fe,Cr: several elements give the fit a longer lever arm and rule out mistaking one element's line for another's).") var calibrate: String?
     @Option(help: "Flight length L, mm (default 470; starting value for --calibrate).") var flightPathMm: Double?
     @Option(help: "TOF offset t0, ns (default 0).") var t0Ns: Double?
     @Option(help: "α of V_eff = α(V_DC + β V_p) (default 1).") var alpha: Double?
@@ -90,10 +90,15 @@ struct Spectrum: ParsableCommand {
             let source: String
             if hasTOF {
                 if let calibrate {
-                    guard let el = PeriodicTable.element(symbol: calibrate) else { throw CLIError("--calibrate: unknown element '\(calibrate)'") }
-                    let fit = try cal.fitted(to: acq, elementZ: el.z, maxCharge: maxCharge)
+                    var els: [Element] = []
+                    for sym in calibrate.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                        guard let el = PeriodicTable.element(symbol: sym) else { throw CLIError("--calibrate: unknown element '\(sym)'") }
+                        els.append(el)
+                    }
+                    guard !els.isEmpty else { throw CLIError("--calibrate: no element given") }
+                    let fit = try cal.fitted(to: acq, elements: els.map(\.z), maxCharge: maxCharge)
                     cal = fit.calibration
-                    fitInfo = ["fitted": true, "element": el.symbol, "rms_residual_da": fit.rmsResidualDa,
+                    fitInfo = ["fitted": true, "element": els.map(\.symbol).joined(separator: ","), "rms_residual_da": fit.rmsResidualDa,
                                "fit_peaks": fit.peaks.map { ["ion": $0.label, "known_da": $0.knownDa, "fitted_da": $0.fittedDa.isFinite ? $0.fittedDa : NSNull(), "ions": $0.ions] as [String: Any] }]
                 }
                 masses = try cal.convert(acq)
