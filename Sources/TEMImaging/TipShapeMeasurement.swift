@@ -54,9 +54,11 @@ public struct TipShapeOptions: Sendable, Codable, Equatable {
     /// Where the edge contour is drawn, as a fraction of the way from the vacuum level (0) to the needle level (1).
     /// Default 0.5. Must lie in (0, 1).
     public var edgeLevel: Double = 0.5
-    /// The needle level relative to the vacuum level (0 = opaque). `nil` (default): estimated on the frame as the
-    /// darkest 0.2 % of 4 × 4-pixel bins, so that thin, weakly absorbing needles (R = 10 nm of Fe transmits ~50 %)
-    /// still get a contour around the apex. Set it (e.g. to 0) to draw the contour at a fixed absolute intensity.
+    /// The needle level relative to the vacuum level (0 = opaque). `nil` (default): measured on the frame at the
+    /// centre of the apex sphere (where the chord is 2R; the darkest 0.2 % of 4 × 4-pixel bins if the apex cannot be
+    /// found that way), so that thin, weakly absorbing apexes (R = 5 nm of Fe transmits ~80 % at its centre) get a
+    /// contour on the cap whatever the rest of the frame holds. Set it (e.g. to 0) to draw the contour at a fixed
+    /// absolute intensity.
     public var needleLevel: Double? = nil
     /// Empirical edge calibration (``EdgeCalibration/build(radiiNM:simulate:level:options:contrastThicknessNM:)``) or
     /// an analytic one (``EdgeCalibration/analytic(contrastThicknessNM:)``). Takes precedence over
@@ -101,9 +103,19 @@ public struct TipShapeOptions: Sendable, Codable, Equatable {
 ///    90th percentile (the needle covers part of the border, the vacuum peak is the brightest mode; cf. mean shift,
 ///    Comaniciu & Meer, IEEE PAMI 24 (2002) 603). The image minus ``TipShapeOptions/darkLevel`` is divided by the
 ///    vacuum level minus the dark level.
-/// 2. *Levels.* The needle level is the darkest 0.2 % of 4 × 4-pixel bin means (or the user's value); the contour is
-///    drawn at I_L = 1 − edgeLevel·(1 − needleLevel). Frames whose contrast is below
-///    ``TipShapeOptions/minimumContrast`` or 10 × the bin noise are rejected as holding no needle.
+/// 2. *Levels.* Frames whose darkest 0.2 % of 4 × 4-pixel bin means lie less than ``TipShapeOptions/minimumContrast``
+///    or 10 × the bin noise below the vacuum are rejected as holding no needle. The contour is drawn at
+///    I_L = 1 − edgeLevel·(1 − needleLevel) with the needle level referred to the apex itself: a first fit (steps
+///    3–6) with a shallow contour, 6 σ of the smoothed image below the vacuum (at least 5 %, at most half of the
+///    darkest bins' contrast), finds the apex circle; the needle level is the mean intensity within a quarter of its
+///    radius of its centre — the centre of the apex sphere, where the chord is 2R, since the contour of a body of
+///    revolution is concentric with its cap (``EdgeCalibration``) — and steps 3–8 are repeated at that level until
+///    it settles (≤ 4 times). In the amplitude model the contour then sits at a chord a ≈ R for thin apexes
+///    (R ≪ x_k) and a = x_k ln 2 for thick ones, always on the cap: a level taken from the darkest part of the
+///    frame would depend on how much shank the field of view holds, and for an apex thinner than that level's
+///    chord (2R < x_k ln(1/I_L): R = 5 nm of Fe under a thick shank) the contour leaves the cap altogether and the
+///    apex cannot be measured. If that fit fails, or the user sets ``TipShapeOptions/needleLevel``, the needle level
+///    is the darkest bins' (or the user's) and steps 3–8 run once.
 /// 3. *Segmentation.* Pixels below I_L form 4-connected components; the needle is the largest one that touches the
 ///    image border (a needle enters the frame from a border); its holes are filled.
 /// 4. *Axis.* First estimate: the principal axis of the mask's second moments (PCA) if the mask is elongated
@@ -173,7 +185,69 @@ public enum TipShapeMeasurement {
                 + "below the vacuum level (need ≥ %.1f %%; noise %.2f %% per 4×4 bin); a bright-field frame of a needle is expected",
                 100 * (1 - darkest), 100 * required, 100 * binNoise))
         }
-        let needleLevel = options.needleLevel ?? darkest
+        // The needle level: the user's, else the intensity at the centre of the apex sphere (see step 2 of the method),
+        // else the darkest bins.
+        if let user = options.needleLevel {
+            return try fitAtLevel(img, w, h, needleLevel: user, vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: options).shape
+        }
+        let smoothNoise = sigmaRaw * smoothFactor / vacuum
+        do {
+            return try apexReferencedFit(img, w, h, darkest: darkest, smoothNoise: smoothNoise, vacuumRaw: vacuumRaw,
+                                         pixelNM: pixelNM, options: options)
+        } catch {
+            // Fall through: the contour relative to the darkest bins (reports that method's errors).
+        }
+        return try fitAtLevel(img, w, h, needleLevel: darkest, vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: options).shape
+    }
+
+    /// The apex-referenced contour level (method, step 2): a first fit with a shallow contour just above the noise finds
+    /// the apex circle; the needle level is then the mean intensity within a quarter of its radius of its centre, which
+    /// is concentric with the needle's apex sphere and lies behind the chord 2R; the fit is repeated at
+    /// I_L = 1 − edgeLevel·(1 − needleLevel) until the level settles.
+    private static func apexReferencedFit(_ img: [Float], _ w: Int, _ h: Int, darkest: Double, smoothNoise: Double, vacuumRaw: Double,
+                                          pixelNM: Double, options: TipShapeOptions) throws -> TipShape {
+        let contrast = 1 - darkest
+        // Pass 1: a contour 6 σ (of the smoothed image) below the vacuum, at least 5 % and at most half of the contrast.
+        let depth = min(0.5 * contrast, max(6 * smoothNoise, 0.05 * contrast))
+        var first = options
+        first.edgeLevel = depth / contrast
+        var fit = try fitAtLevel(img, w, h, needleLevel: darkest, vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: first)
+        var previousLevel = Double.nan
+        for _ in 0..<4 {
+            guard let centre = discMean(img, w, h, x: fit.centerPx.x, y: fit.centerPx.y, radius: max(1, 0.25 * fit.rawRadiusPx)) else {
+                throw TwinError.invalidInput("tip shape: the apex centre lies outside the frame")
+            }
+            let needleLevel = max(darkest, centre)
+            let level = 1 - options.edgeLevel * (1 - needleLevel)
+            // The contour must stand above the noise: at least 3 σ of the smoothed image below the vacuum.
+            guard options.edgeLevel * (1 - needleLevel) >= 3 * smoothNoise else {
+                throw TwinError.invalidInput("tip shape: the apex is too thin to stand above the noise")
+            }
+            if abs(level - previousLevel) < 2e-3 { break }
+            previousLevel = level
+            fit = try fitAtLevel(img, w, h, needleLevel: needleLevel, vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: options)
+        }
+        return fit.shape
+    }
+
+    /// Mean of the pixels whose centres lie within `radius` px of (x, y) (pixel coordinates, corner origin); nil if the
+    /// disc is not wholly inside the frame.
+    private static func discMean(_ img: [Float], _ w: Int, _ h: Int, x: Double, y: Double, radius: Double) -> Double? {
+        guard x.isFinite, y.isFinite, radius.isFinite, x - radius >= 0, y - radius >= 0,
+              x + radius <= Double(w), y + radius <= Double(h) else { return nil }
+        var s = 0.0, n = 0
+        for j in max(0, Int(y - radius))...min(h - 1, Int(y + radius)) {
+            for i in max(0, Int(x - radius))...min(w - 1, Int(x + radius)) {
+                let dx = Double(i) + 0.5 - x, dy = Double(j) + 0.5 - y
+                if dx * dx + dy * dy <= radius * radius { s += Double(img[j * w + i]); n += 1 }
+            }
+        }
+        return n > 0 ? s / Double(n) : Double(img[min(h - 1, Int(y)) * w + min(w - 1, Int(x))])
+    }
+
+    /// Steps 3–8 on the normalised, smoothed image with the contour at I_L = 1 − edgeLevel·(1 − needleLevel).
+    private static func fitAtLevel(_ img: [Float], _ w: Int, _ h: Int, needleLevel: Double, vacuumRaw: Double, pixelNM: Double,
+                                   options: TipShapeOptions) throws -> (shape: TipShape, centerPx: (x: Double, y: Double), rawRadiusPx: Double) {
         let level = 1 - options.edgeLevel * (1 - needleLevel)
         guard level > 0, level < 1 else {
             throw TwinError.invalidInput(String(format: "tip shape: the contour level %.3g of the vacuum level (needle level %.3g, "
@@ -238,11 +312,12 @@ public enum TipShapeMeasurement {
         var angle = atan2(d.y, d.x) * 180 / .pi
         if angle < 0 { angle += 360 }
         if angle >= 360 { angle -= 360 }
-        return TipShape(apexRadiusNM: truePx * pixelNM, apexXNM: apex.x * pixelNM, apexYNM: apex.y * pixelNM,
-                        shankHalfAngleDeg: shank.map { $0.halfAngle * 180 / .pi }, axisAngleDeg: angle,
-                        edgePointCount: sel.count, fitRMSNM: (ss / Double(max(1, sel.count))).squareRoot() * pixelNM,
-                        rawApexRadiusNM: rawPx * pixelNM, edgeBiasNM: (truePx - rawPx) * pixelNM, edgeIntensity: level,
-                        needleLevel: needleLevel, vacuumLevel: vacuumRaw, shankEdgePointCount: shank?.count ?? 0)
+        let shape = TipShape(apexRadiusNM: truePx * pixelNM, apexXNM: apex.x * pixelNM, apexYNM: apex.y * pixelNM,
+                             shankHalfAngleDeg: shank.map { $0.halfAngle * 180 / .pi }, axisAngleDeg: angle,
+                             edgePointCount: sel.count, fitRMSNM: (ss / Double(max(1, sel.count))).squareRoot() * pixelNM,
+                             rawApexRadiusNM: rawPx * pixelNM, edgeBiasNM: (truePx - rawPx) * pixelNM, edgeIntensity: level,
+                             needleLevel: needleLevel, vacuumLevel: vacuumRaw, shankEdgePointCount: shank?.count ?? 0)
+        return (shape, circle.c, rawPx)
     }
 
     // MARK: - Validation
