@@ -177,7 +177,7 @@ public struct EvaporationRun: Sendable {
 /// on the same pulse: correlated multiple events). The servo multiplies V_DC by exp((0.4ε + 0.15Σδ)/S) every block
 /// of pulses: proportional on ε = ln(target/rate) clamped to ±2 (the rate a running estimate of the detected ions per
 /// pulse: ions launched within the detector's acceptance, times the efficiency), integral on the linear deficit
-/// δ = (target − rate)/target from the moment the rate first reaches the target, S = ∂ln(rate)/∂ln(V) at the
+/// δ = (target − rate)/target from the moment the rate first reaches half the target, S = ∂ln(rate)/∂ln(V) at the
 /// operating point.
 public struct FieldEvaporationEngine {
     public let parameters: EvaporationEngineParameters

@@ -51,9 +51,9 @@ final class SurfaceCharges {
     /// Eigenvalue estimate λ of the last global iteration: σ = (far + near)/λ.
     var lambda = 1.0
     /// Upper bound of a locally relaxed charge (set by the engine from the cap's mean charge at each refresh), and
-    /// how many local updates it clipped. The local Gauss–Seidel solve with frozen far parts can run away on a
-    /// concave patch (seen once in 3.4 M events of a 23 nm Fe-Cr needle: ~500 atoms on one spot of the cap's edge
-    /// left at a tenth of the voltage); no atom of a conducting surface carries many times the charge of an exposed
+    /// how many local updates it clipped. The local Gauss–Seidel solve with frozen far parts can run away (seen once
+    /// in 3.4 M events of a 23 nm Fe-Cr needle: ~500 atoms on one spot of the cap's edge left at a tenth of the
+    /// voltage; the cause is not diagnosed yet); no atom of a conducting surface carries many times the charge of an exposed
     /// terrace atom, so such a runaway is clipped instead of feeding on itself.
     var sigmaCap = Double.infinity
     var clippedRelaxations = 0
