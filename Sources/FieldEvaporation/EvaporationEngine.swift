@@ -117,8 +117,6 @@ public struct PulseStatistics: Sendable, Equatable {
     /// the top of the field distribution that the local updates left (see ``FieldEvaporationEngine``).
     public var refreshCount: Int = 0
     public var refreshLogJumpSum: Double = 0
-    /// Local charge updates clipped at 6× the cap's mean charge (a runaway of the local solve; normally 0).
-    public var clippedChargeUpdates: Int = 0
     /// Mean relative change of the largest F/F_evap at a refresh.
     public var meanRefreshTopFieldJump: Double { refreshCount > 0 ? expm1(refreshLogJumpSum / Double(refreshCount)) : 0 }
 }
@@ -351,7 +349,6 @@ struct EngineState {
             if l > 0 && d.z / l >= cosMax { s1 += surf.sigma[s]; s2 += surf.sigma[s] * surf.sigma[s]; n += 1 }
         }
         let ref = n > 8 && s1 > 0 ? s2 / s1 : 1
-        if n > 8 && s1 > 0 { surf.sigmaCap = 6 * ref }
         // The macroscopic field at given voltage changes only as the tip blunts; a jump of the normalisation would
         // be a jump of every field at once (a flash of evaporation under the servo's fixed voltage).
         let target = capField / ref
@@ -497,7 +494,6 @@ struct EngineState {
         }
         record(pulse: pulse, vDC: vDC, rate: servo.estimate)
         progress.report("evaporation", events.count, events.count)
-        stats.clippedChargeUpdates = surf.clippedRelaxations
         return EvaporationRun(events: events, apexRadiusNM: apexR, fieldFactorKf: kfPerEvent,
                               apexCentreXNM: centreX, apexCentreYNM: centreY, apexCentreZNM: centreZ, timeSeries: series, snapshots: snapshots,
                               pulseStatistics: stats, stopReason: stop, depthNM: depth, pulsePeakNS: kin.peakNS,

@@ -50,13 +50,6 @@ final class SurfaceCharges {
     var activeCount = 0
     /// Eigenvalue estimate λ of the last global iteration: σ = (far + near)/λ.
     var lambda = 1.0
-    /// Upper bound of a locally relaxed charge (set by the engine from the cap's mean charge at each refresh), and
-    /// how many local updates it clipped. The local Gauss–Seidel solve with frozen far parts can run away (seen once
-    /// in 3.4 M events of a 23 nm Fe-Cr needle: ~500 atoms on one spot of the cap's edge left at a tenth of the
-    /// voltage; the cause is not diagnosed yet); no atom of a conducting surface carries many times the charge of an exposed
-    /// terrace atom, so such a runaway is clipped instead of feeding on itself.
-    var sigmaCap = Double.infinity
-    var clippedRelaxations = 0
 
     // Dynamic cell list of surface slots (cell size = near radius).
     let cellOrigin: SIMD3<Double>
@@ -267,10 +260,7 @@ final class SurfaceCharges {
     func relax(_ slots: [Int], sweeps: Int) {
         let inv = 1 / lambda
         for _ in 0..<sweeps {
-            for s in slots where active[s] {
-                let v = max(0, farPart(s) + nearSum(s)) * inv
-                if v > sigmaCap { sigma[s] = sigmaCap; clippedRelaxations += 1 } else { sigma[s] = v }
-            }
+            for s in slots where active[s] { sigma[s] = max(0, farPart(s) + nearSum(s)) * inv }
         }
     }
 

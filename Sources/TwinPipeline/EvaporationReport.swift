@@ -29,7 +29,6 @@ public enum EvaporationReport {
             out["truncated_candidate_sets"] = st.truncatedCandidateSets
             out["mean_refresh_top_field_jump"] = st.meanRefreshTopFieldJump
         }
-        out["clipped_charge_updates"] = st.clippedChargeUpdates
         if let f = run.timeSeries.first, let l = run.timeSeries.last {
             out["apex_radius_nm_start"] = f.apexRadiusNM; out["apex_radius_nm_end"] = l.apexRadiusNM
             out["v_dc_v_start"] = f.vDCV; out["v_dc_v_end"] = l.vDCV

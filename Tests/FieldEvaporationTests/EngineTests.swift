@@ -62,7 +62,7 @@ final class EngineTests: XCTestCase {
         let st = run.pulseStatistics
         let multi = Double(st.multiEventPulses) / Double(st.firingPulses)
         let dc = Double(st.dcEvents) / Double(run.events.count)
-        print("servo: detected rate over the second half \(rate) (target 0.01); V_DC \(half.vDCV) → \(last.vDCV) V; multi-event pulses \(multi); DC events \(dc); events/firing pulse \(Double(run.events.count) / Double(st.firingPulses)); mean top-field jump at a refresh \(st.meanRefreshTopFieldJump); clipped charge updates \(st.clippedChargeUpdates)")
+        print("servo: detected rate over the second half \(rate) (target 0.01); V_DC \(half.vDCV) → \(last.vDCV) V; multi-event pulses \(multi); DC events \(dc); events/firing pulse \(Double(run.events.count) / Double(st.firingPulses)); mean top-field jump at a refresh \(st.meanRefreshTopFieldJump)")
         // The servo holds the mean rate within 10 % of the target and raises V_DC as the tip blunts, although
         // departures come in bursts (article TwoScaleField): some firing pulses carry several events.
         XCTAssertEqual(rate / 0.01, 1, accuracy: 0.1)
