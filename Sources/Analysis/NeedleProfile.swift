@@ -67,18 +67,12 @@ public enum NeedleProfile {
             radius = r2.squareRoot()
         }
         // Shank: line fit between 2R and 4R below the apex.
-        var pts: [(Double, Double)] = []
+        var pts: [(z: Double, r: Double)] = []
         for k in 0..<nSlices where rmax[k] >= 0 {
             let d = Double(k) * sliceNM
             if d >= 2 * radius && d <= 4 * radius { pts.append((z(k), rmax[k])) }
         }
-        var angle: Double?
-        if pts.count >= 8 {
-            let mz = pts.map(\.0).reduce(0, +) / Double(pts.count), mr = pts.map(\.1).reduce(0, +) / Double(pts.count)
-            let sxy = pts.reduce(0) { $0 + ($1.0 - mz) * ($1.1 - mr) }, sxx = pts.reduce(0) { $0 + ($1.0 - mz) * ($1.0 - mz) }
-            if sxx > 0 { angle = atan(-sxy / sxx) * 180 / .pi }
-        }
-        return NeedleShape(apexZNM: zTop, apexRadiusNM: radius, capCentreZNM: zc, shankHalfAngleDeg: angle)
+        return NeedleShape(apexZNM: zTop, apexRadiusNM: radius, capCentreZNM: zc, shankHalfAngleDeg: shankHalfAngleDeg(pts))
     }
 
     /// The needle's outline in a projection perpendicular to its axis: what a TEM frame with the beam along
@@ -116,51 +110,33 @@ public enum NeedleProfile {
         for _ in 0..<6 {
             let depth = 0.5 * radius
             // Normal equations of Σ (2 p_c p + 2 z_c z + K − (p² + z²))² over both sides of every slice in the window.
-            var a = [[Double]](repeating: [0, 0, 0], count: 3), b = [0.0, 0.0, 0.0], n = 0
+            var a = [Double](repeating: 0, count: 9), b = [0.0, 0.0, 0.0], n = 0
             for k in 1..<nSlices where Double(k) * sliceNM <= depth && present(k) {
                 for p in [pMax[k], pMin[k]] {
                     let zz = z(k), row = [2 * p, 2 * zz, 1.0], y = p * p + zz * zz
-                    for r in 0..<3 { b[r] += row[r] * y; for c in 0..<3 { a[r][c] += row[r] * row[c] } }
+                    for r in 0..<3 { b[r] += row[r] * y; for c in 0..<3 { a[r * 3 + c] += row[r] * row[c] } }
                     n += 1
                 }
             }
-            guard n >= 6, let sol = solve3(a, b) else { break }
+            guard n >= 6, let sol = DenseLinearSolve.solve(a, b, n: 3, tolerance: 1e-12) else { break }
             let r2 = sol[2] + sol[0] * sol[0] + sol[1] * sol[1]
             guard r2 > 0 else { break }
             zc = sol[1]; radius = r2.squareRoot()
         }
-        var pts: [(Double, Double)] = []
+        var pts: [(z: Double, r: Double)] = []
         for k in 0..<nSlices where present(k) {
             let d = Double(k) * sliceNM
             if d >= 2 * radius && d <= 4 * radius { pts.append((z(k), 0.5 * (pMax[k] - pMin[k]))) }
         }
-        var angle: Double?
-        if pts.count >= 8 {
-            let mz = pts.map(\.0).reduce(0, +) / Double(pts.count), mr = pts.map(\.1).reduce(0, +) / Double(pts.count)
-            let sxy = pts.reduce(0) { $0 + ($1.0 - mz) * ($1.1 - mr) }, sxx = pts.reduce(0) { $0 + ($1.0 - mz) * ($1.0 - mz) }
-            if sxx > 0 { angle = atan(-sxy / sxx) * 180 / .pi }
-        }
-        return NeedleShape(apexZNM: zTop, apexRadiusNM: radius, capCentreZNM: zc, shankHalfAngleDeg: angle)
+        return NeedleShape(apexZNM: zTop, apexRadiusNM: radius, capCentreZNM: zc, shankHalfAngleDeg: shankHalfAngleDeg(pts))
     }
 
-    /// Solves a 3 × 3 linear system by Gaussian elimination with partial pivoting (nil if singular).
-    static func solve3(_ a0: [[Double]], _ b0: [Double]) -> [Double]? {
-        var a = a0, b = b0
-        for c in 0..<3 {
-            guard let piv = (c..<3).max(by: { abs(a[$0][c]) < abs(a[$1][c]) }), abs(a[piv][c]) > 1e-12 else { return nil }
-            a.swapAt(c, piv); b.swapAt(c, piv)
-            for r in (c + 1)..<3 {
-                let f = a[r][c] / a[c][c]
-                for k in c..<3 { a[r][k] -= f * a[c][k] }
-                b[r] -= f * b[c]
-            }
-        }
-        var x = [0.0, 0.0, 0.0]
-        for r in stride(from: 2, through: 0, by: -1) {
-            var s = b[r]
-            for k in (r + 1)..<3 { s -= a[r][k] * x[k] }
-            x[r] = s / a[r][r]
-        }
-        return x
+    /// Half-angle of the line r(z) fitted by least squares to (z, half-width) points of the shank, degrees; nil with
+    /// fewer than 8 points or no spread in z.
+    static func shankHalfAngleDeg(_ pts: [(z: Double, r: Double)]) -> Double? {
+        guard pts.count >= 8 else { return nil }
+        let mz = pts.map(\.z).reduce(0, +) / Double(pts.count), mr = pts.map(\.r).reduce(0, +) / Double(pts.count)
+        let sxy = pts.reduce(0) { $0 + ($1.z - mz) * ($1.r - mr) }, sxx = pts.reduce(0) { $0 + ($1.z - mz) * ($1.z - mz) }
+        return sxx > 0 ? atan(-sxy / sxx) * 180 / .pi : nil
     }
 }

@@ -717,27 +717,12 @@ public enum TipShapeMeasurement {
         return Circle(c: (cx, cy), r: r)
     }
 
-    /// 3 × 3 linear solve by Gaussian elimination with partial pivoting; nil if (nearly) singular.
+    /// 3 × 3 linear solve (``DenseLinearSolve``) with a pivot tolerance relative to the largest entry; nil if
+    /// (nearly) singular or not finite.
     private static func solve3(_ m: [[Double]], _ v: [Double]) -> [Double]? {
-        var a = m, b = v
-        let scale = max(1e-300, a.flatMap { $0 }.map(abs).max() ?? 0)
-        for col in 0..<3 {
-            var piv = col
-            for r in (col + 1)..<3 where abs(a[r][col]) > abs(a[piv][col]) { piv = r }
-            guard abs(a[piv][col]) > 1e-13 * scale else { return nil }
-            if piv != col { a.swapAt(piv, col); b.swapAt(piv, col) }
-            for r in (col + 1)..<3 {
-                let f = a[r][col] / a[col][col]
-                for c in col..<3 { a[r][c] -= f * a[col][c] }
-                b[r] -= f * b[col]
-            }
-        }
-        var x = [0.0, 0.0, 0.0]
-        for r in stride(from: 2, through: 0, by: -1) {
-            var s = b[r]
-            for c in (r + 1)..<3 { s -= a[r][c] * x[c] }
-            x[r] = s / a[r][r]
-        }
+        let flat = m.flatMap { $0 }
+        let scale = max(1e-300, flat.map(abs).max() ?? 0)
+        guard let x = DenseLinearSolve.solve(flat, v, n: 3, tolerance: 1e-13 * scale) else { return nil }
         return x.allSatisfy(\.isFinite) ? x : nil
     }
 
