@@ -36,6 +36,8 @@ public struct TipShape: Sendable, Codable, Equatable {
     public var vacuumLevel: Double
     /// Number of edge points in the two shank line fits together (0 if the shank was not measured).
     public var shankEdgePointCount: Int
+    /// The cap's meridian profile from the same edge points, with a conic fitted (nil if the fit failed).
+    public var capProfile: CapProfile? = nil
 
     /// Memberwise initialiser.
     public init(apexRadiusNM: Double, apexXNM: Double, apexYNM: Double, shankHalfAngleDeg: Double?, axisAngleDeg: Double,
@@ -309,14 +311,23 @@ public enum TipShapeMeasurement {
             let r = (dx * dx + dy * dy).squareRoot() - rawPx
             ss += r * r
         }
+        // The cap profile: the apex-circle points in axis coordinates, mapped onto the silhouette (CapProfile).
+        var uNM: [Double] = [], vNM: [Double] = []
+        for i in sel {
+            let px = pts[i].x - circle.c.x, py = pts[i].y - circle.c.y
+            vNM.append((py * d.x - px * d.y) * pixelNM)
+            uNM.append(((apex.x - pts[i].x) * d.x + (apex.y - pts[i].y) * d.y) * pixelNM)
+        }
+        let profile = CapProfile.fit(uNM: uNM, vNM: vNM, edgeOffsetSquaredNM2: kPx2 * pixelNM * pixelNM, startRadiusNM: truePx * pixelNM)
         var angle = atan2(d.y, d.x) * 180 / .pi
         if angle < 0 { angle += 360 }
         if angle >= 360 { angle -= 360 }
-        let shape = TipShape(apexRadiusNM: truePx * pixelNM, apexXNM: apex.x * pixelNM, apexYNM: apex.y * pixelNM,
+        var shape = TipShape(apexRadiusNM: truePx * pixelNM, apexXNM: apex.x * pixelNM, apexYNM: apex.y * pixelNM,
                              shankHalfAngleDeg: shank.map { $0.halfAngle * 180 / .pi }, axisAngleDeg: angle,
                              edgePointCount: sel.count, fitRMSNM: (ss / Double(max(1, sel.count))).squareRoot() * pixelNM,
                              rawApexRadiusNM: rawPx * pixelNM, edgeBiasNM: (truePx - rawPx) * pixelNM, edgeIntensity: level,
                              needleLevel: needleLevel, vacuumLevel: vacuumRaw, shankEdgePointCount: shank?.count ?? 0)
+        shape.capProfile = profile
         return (shape, circle.c, rawPx)
     }
 

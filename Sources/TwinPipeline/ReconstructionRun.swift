@@ -160,15 +160,17 @@ public enum TEMFramesTimeline {
         let prof = directory.appendingPathComponent("apex_profile.csv")
         if FileManager.default.fileExists(atPath: prof.path) {
             let byEvent = try ApexProfileCSV.read(prof, radiusAtEvent: { e in radii[events.firstIndex(of: e) ?? 0] })
-            var list: [ApexShape] = []
+            var list: [ApexShape] = [], missing: [Int] = []
             for e in events {
-                guard let s = byEvent.first(where: { $0.event == e })?.shape else {
-                    throw TwinError.invalidInput("\(prof.path): no profile for the frame at event \(e)")
-                }
-                list.append(s)
+                if let s = byEvent.first(where: { $0.event == e })?.shape { list.append(s) } else { list.append(.hemisphere); missing.append(e) }
             }
-            shapes = list
-            notes.append("apex shapes from \(prof.lastPathComponent) for \(list.count) frames")
+            if missing.count < events.count {
+                shapes = list
+                notes.append("apex shapes from \(prof.lastPathComponent) for \(list.count - missing.count) of \(list.count) frames"
+                             + (missing.isEmpty ? "" : "; hemispheres at events \(missing.map(String.init).joined(separator: ", ")) (no profile measured)"))
+            } else {
+                notes.append("\(prof.lastPathComponent) holds no profile for these frames: hemispherical caps")
+            }
         }
         let tl = try GeometryTimeline(ionIndex: events.map { Double(ionIndexAtEvent($0)) }, apexRadiusNM: radii, shapes: shapes)
         return (tl, notes)

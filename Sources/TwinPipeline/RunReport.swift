@@ -80,7 +80,7 @@ public enum RunScoring {
                 out.append(.init(name: "tem", proto: .tem, timeline: tl))
                 notes += n
                 if tl.shapes != nil { out.append(.init(name: "tem-shape", proto: .temShape, timeline: tl)) } else {
-                    skipped.append(.init(name: "tem-shape", reason: "no measured cap profiles (apex_profile.csv): the frames give the apex radius and shank angle only"))
+                    skipped.append(.init(name: "tem-shape", reason: "no measured cap profiles (apex_profile.csv missing, or no frame's conic fit converged)"))
                 }
             } catch {
                 skipped.append(.init(name: "tem", reason: "\(error)"))
@@ -153,11 +153,14 @@ public enum RunReport {
         if !frames.isEmpty {
             s += "\n## TEM frames used by the tem protocols\n\n"
             s += "Rendered at these events of the run and measured with the calibrated edge model (`reconstruction/frames.csv`).\n\n"
-            s += "| frame | event | V_DC (V) | true R (nm) | measured R (nm) | note |\n|---|---|---|---|---|---|\n"
+            s += "R₀ and K are the vertex radius and conic constant of the conic fitted to the cap's silhouette "
+            s += "(`reconstruction/apex_profile.csv`, used by tem-shape; K = 0 is a sphere, K > 0 a flattened cap).\n\n"
+            s += "| frame | event | V_DC (V) | true R (nm) | measured R (nm) | cap R₀ (nm), K | note |\n|---|---|---|---|---|---|---|\n"
             for fr in frames {
                 let t = fr.trueApexRadiusNM.map { f($0) } ?? "–", m = fr.measured.map { f($0.apexRadiusNM) } ?? "–"
+                let cap = fr.measured?.capProfile.map { "\(f($0.vertexRadiusNM)), \(f($0.conicConstant))" } ?? "–"
                 let note = fr.measurementError.map { $0.replacingOccurrences(of: "|", with: "/") } ?? ""
-                s += "| \(fr.index) | \(fr.eventIndex) | \(f(fr.voltageV, 1)) | \(t) | \(m) | \(note) |\n"
+                s += "| \(fr.index) | \(fr.eventIndex) | \(f(fr.voltageV, 1)) | \(t) | \(m) | \(cap) | \(note) |\n"
             }
         }
         s += "\n## Reconstruction scores\n\n"
@@ -170,6 +173,12 @@ public enum RunReport {
         s += "The oracle's apex radius and height are "
         s += "fitted to the truth window by window, the best "
         s += "geometry this projection and cap model allow (DocC article `Protocols`).\n\n"
+        if scores.contains(where: { $0.protocolName == "tem-shape" }) {
+            s += "`tem-shape` places the ions on the measured conic cap instead of a hemisphere of the measured radius. The "
+            s += "twin's ion optics launch every ion at its polar angle about the apex sphere the engine fitted, so simulated "
+            s += "hits carry no trace of a non-spherical cap: on simulated runs tem-shape measures what the cap model moves "
+            s += "(lateral scale R₀/R, depth per ion (R/R₀)²), not a gain; it is meant for real data.\n\n"
+        }
         s += Scoring.markdownTable(scores)
         if !notScored.isEmpty {
             s += "\nNot scored:\n\n"

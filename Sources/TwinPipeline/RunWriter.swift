@@ -186,7 +186,8 @@ public enum ScenarioRunner {
                 let d = dir.appendingPathComponent("reconstruction")
                 try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
                 try AtomicFile.write(Data(TEMSequence.framesCSV(records).utf8), to: d.appendingPathComponent("frames.csv"))
-                files.append("reconstruction/frames.csv")
+                try AtomicFile.write(Data(TEMSequence.apexProfileCSV(records).utf8), to: d.appendingPathComponent("apex_profile.csv"))
+                files.append("reconstruction/frames.csv"); files.append("reconstruction/apex_profile.csv")
                 framesDir = d
             } catch {
                 records = []

@@ -173,6 +173,7 @@ public enum TEMSequence {
             try PNGFile.write(contactSheet(previews), to: partial.appendingPathComponent("contact_sheet.png"))
             let csv = framesCSV(records)
             try AtomicFile.write(Data(csv.utf8), to: partial.appendingPathComponent("frames.csv"))
+            try AtomicFile.write(Data(apexProfileCSV(records).utf8), to: partial.appendingPathComponent("apex_profile.csv"))
             makeAnimation(in: partial, framesPerSecond: max(1, 1 / max(1e-3, settings.frameIntervalS)))
             try fm.moveItem(at: partial, to: output)
         } catch {
@@ -221,15 +222,29 @@ public enum TEMSequence {
         return records
     }
 
-    /// The `frames.csv` of a sequence (read back by ``TEMFramesTimeline``).
+    /// The `frames.csv` of a sequence (read back by ``TEMFramesTimeline``). `measured_cap_vertex_radius_nm` and
+    /// `measured_cap_conic_constant` describe the conic fitted to the cap's silhouette (``CapProfile``).
     public static func framesCSV(_ records: [SequenceFrameRecord]) -> String {
-        var csv = "frame,event,time_s,v_dc_v,true_apex_radius_nm,silhouette_apex_radius_nm,engine_apex_radius_nm,measured_apex_radius_nm,measured_shank_half_angle_deg,field_factor_kf,field_estimate_v_per_nm,measurement_error\n"
+        var csv = "frame,event,time_s,v_dc_v,true_apex_radius_nm,silhouette_apex_radius_nm,engine_apex_radius_nm,measured_apex_radius_nm,measured_shank_half_angle_deg,measured_cap_vertex_radius_nm,measured_cap_conic_constant,field_factor_kf,field_estimate_v_per_nm,measurement_error\n"
         for r in records {
             func f(_ d: Double?) -> String { d.map { String(format: "%.4f", $0) } ?? "" }
             let err = (r.measurementError ?? "").replacingOccurrences(of: ",", with: ";").replacingOccurrences(of: "\n", with: " ")
             csv += "\(r.index),\(r.eventIndex),\(f(r.timeS)),\(f(r.voltageV)),\(f(r.trueApexRadiusNM)),\(f(r.silhouetteApexRadiusNM)),"
-                + "\(f(r.engineApexRadiusNM)),\(f(r.measured?.apexRadiusNM)),\(f(r.measured?.shankHalfAngleDeg)),\(f(r.fieldFactorKf)),"
+                + "\(f(r.engineApexRadiusNM)),\(f(r.measured?.apexRadiusNM)),\(f(r.measured?.shankHalfAngleDeg)),"
+                + "\(f(r.measured?.capProfile?.vertexRadiusNM)),\(f(r.measured?.capProfile?.conicConstant)),\(f(r.fieldFactorKf)),"
                 + "\(f(r.fieldEstimateVPerNM)),\(err)\n"
+        }
+        return csv
+    }
+
+    /// The `apex_profile.csv` of a sequence (``ApexProfileCSV``): for every frame whose cap profile was measured, the
+    /// fitted conic sampled from the axis to the outermost edge point used, as sag below the apex against ρ.
+    public static func apexProfileCSV(_ records: [SequenceFrameRecord]) -> String {
+        var csv = "event,rho_nm,sag_nm\n"
+        for r in records {
+            guard let p = r.measured?.capProfile else { continue }
+            let (rho, sag) = p.sampled()
+            for i in rho.indices { csv += String(format: "%d,%.5f,%.5f\n", r.eventIndex, rho[i], sag[i]) }
         }
         return csv
     }

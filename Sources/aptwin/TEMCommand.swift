@@ -77,7 +77,7 @@ struct TEMMeasure: ParsableCommand {
     @Option(help: "Pixel size at the specimen, nm.") var pixelNM: Double = 0.24
     @Option(help: "Contrast thickness x_k of the needle material for the edge-bias correction, nm (Fe 45, W 13).") var contrastThicknessNM: Double = 45
     @Option(help: "Camera dark level (offset) to subtract, in the image's units (the twin's frames: 100).") var darkLevel: Double = 0
-    @Flag(help: "Print JSON (keys apex_radius_nm, apex_x_nm, apex_y_nm, shank_half_angle_deg, …).") var json = false
+    @Flag(help: "Print JSON (keys apex_radius_nm, apex_x_nm, apex_y_nm, shank_half_angle_deg, cap_vertex_radius_nm, cap_conic_constant, …).") var json = false
 
     func run() throws {
         try reportingErrors {
@@ -98,7 +98,10 @@ struct TEMMeasure: ParsableCommand {
             options.darkLevel = darkLevel
             let m = try TipShapeMeasurement.measure(pixels: pixels, width: w, height: h, pixelNM: pixelNM, options: options)
             let out: [String: Any] = ["apex_radius_nm": m.apexRadiusNM, "apex_x_nm": m.apexXNM, "apex_y_nm": m.apexYNM,
-                                      "shank_half_angle_deg": m.shankHalfAngleDeg as Any, "axis_angle_deg": m.axisAngleDeg,
+                                      "shank_half_angle_deg": m.shankHalfAngleDeg ?? NSNull(), "axis_angle_deg": m.axisAngleDeg,
+                                      "cap_vertex_radius_nm": m.capProfile?.vertexRadiusNM ?? NSNull(),
+                                      "cap_conic_constant": m.capProfile?.conicConstant ?? NSNull(),
+                                      "cap_profile_rms_nm": m.capProfile?.fitRMSNM ?? NSNull(),
                                       "raw_apex_radius_nm": m.rawApexRadiusNM, "edge_bias_nm": m.edgeBiasNM,
                                       "edge_points": m.edgePointCount, "fit_rms_nm": m.fitRMSNM, "pixel_nm": pixelNM, "file": frame]
             if json {

@@ -56,8 +56,13 @@ final class RunDirectoryTests: XCTestCase {
         }
         // The run's own report scores the protocols it can and says why it cannot score the others.
         let report = try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8)
-        for name in ["| bas |", "| geiser |", "| shank |", "| oracle |", "tem-shape: "] { XCTAssertTrue(report.contains(name), name) }
+        for name in ["| bas |", "| geiser |", "| shank |", "| oracle |"] { XCTAssertTrue(report.contains(name), name) }
         XCTAssertTrue(report.contains("| tem |") || report.contains("- tem: "), "the tem protocol is scored or explained")
+        // The frames' measured cap profiles (reconstruction/apex_profile.csv) make tem-shape scoreable.
+        XCTAssertTrue(report.contains("| tem-shape |") || report.contains("- tem-shape: "), "tem-shape is scored or explained")
+        if report.contains("| tem |") {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("reconstruction/apex_profile.csv").path))
+        }
         // Run facts use the k_f and ξ the run used, and the manifest says so.
         let m = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("manifest.json"))) as! [String: Any]
         let rec = m["reconstruction"] as! [String: Any]

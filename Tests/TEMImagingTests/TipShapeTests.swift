@@ -21,6 +21,8 @@ private struct SyntheticNeedle {
     var contrastThicknessNM = 45.0
     var doseEPerA2: Double? = 200
     var seed: UInt64 = 1
+    /// A cap profile r(u) replacing the sphere-on-cone (u behind the apex, nm), e.g. a conic.
+    var customProfile: (@Sendable (Double) -> Double)? = nil
 
     /// A square frame of side ≈ 4R + 40 nm with the apex ahead of the centre by R/2 + 5 nm along the axis, plus a
     /// sub-pixel offset.
@@ -36,6 +38,7 @@ private struct SyntheticNeedle {
 
     /// Profile radius r(u) at distance u behind the apex, nm.
     func profile(_ u: Double) -> Double {
+        if let p = customProfile { return u <= 0 ? 0 : p(u) }
         let r = radiusNM, a = halfAngleDeg * .pi / 180
         if u <= 0 { return 0 }
         let ut = r * (1 - sin(a))
@@ -220,6 +223,37 @@ final class TipShapeTests: XCTestCase {
             }
         }
         print(String(format: "small apexes: worst radius error %.3f nm", worst))
+    }
+
+    /// The cap profile (conic fit to the edge-corrected silhouette) on needles whose caps are conics: a sphere on a
+    /// cone (K = 0), a hyperboloid (K = −1.3, sharper further out) and an oblate cap on a cylinder (K = +0.8, a
+    /// flattened end). R₀ is the radius of curvature at the vertex.
+    func testCapProfileRecoversConicCaps() throws {
+        struct Case { var name: String; var r0: Double; var k: Double; var profile: (@Sendable (Double) -> Double)? }
+        let cases = [
+            Case(name: "sphere on 10° cone", r0: 15, k: 0, profile: nil),
+            Case(name: "hyperboloid", r0: 12, k: -1.3, profile: { u in (2 * 12 * u + 0.3 * u * u).squareRoot() }),
+            Case(name: "oblate cap on a cylinder", r0: 22, k: 0.8, profile: { u in
+                let uEq = 22 / 1.8  // the ellipse's equator: ρ = R₀/√(1 + K)
+                return u >= uEq ? 22 / 1.8.squareRoot() : (2 * 22 * u - 1.8 * u * u).squareRoot() }),
+        ]
+        for (k, c) in cases.enumerated() {
+            var s = SyntheticNeedle.standard(radiusNM: c.r0, axisDeg: 250, seed: UInt64(40 + k))
+            s.customProfile = c.profile
+            let m = try TipShapeMeasurement.measure(pixels: s.render(), width: s.width, height: s.height, pixelNM: 0.24)
+            let p = try XCTUnwrap(m.capProfile, c.name)
+            print(String(format: "cap profile, %@: circle R %.2f nm; conic R0 %.2f nm (true %.1f), K %.3f (true %.2f), rho %.1f-%.1f nm, rms %.3f nm, %d pts",
+                         c.name, m.apexRadiusNM, p.vertexRadiusNM, c.r0, p.conicConstant, c.k, p.minRhoNM, p.maxRhoNM, p.fitRMSNM, p.pointCount))
+            XCTAssertEqual(p.vertexRadiusNM, c.r0, accuracy: 0.08 * c.r0, "R0, \(c.name)")
+            XCTAssertEqual(p.conicConstant, c.k, accuracy: 0.3, "K, \(c.name)")
+            XCTAssertLessThan(p.fitRMSNM, 0.1, c.name)
+            // The sampled profile is a valid convex cap for the reconstruction's ApexShape.
+            let (rho, sag) = p.sampled()
+            XCTAssertEqual(rho.count, 128)
+            for i in 2..<rho.count {
+                XCTAssertGreaterThan((sag[i] - sag[i - 1]) / (rho[i] - rho[i - 1]), (sag[i - 1] - sag[i - 2]) / (rho[i - 1] - rho[i - 2]))
+            }
+        }
     }
 
     /// Apex position, axis and half-angle for axes 0°, 37°, 90°, 180°, 270° and R = 10–100 nm.
