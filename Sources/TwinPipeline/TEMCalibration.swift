@@ -43,10 +43,11 @@ public enum TEMCalibration {
 
     /// Raw and corrected radii for each true radius under the given conditions.
     public static func curve(radiiNM: [Double], material: MaterialOptics, microscope: MicroscopeParameters,
-                             camera: CameraParameters = CameraParameters(), voltageV: Double, environmentRadiusNM: Double = 1e6,
-                             seed: UInt64 = 1, threads: Int = 2) throws -> [EdgeBiasPoint] {
+                             camera: CameraParameters = CameraParameters(), voltageV: Double, edgeLevel: Double = 0.5,
+                             environmentRadiusNM: Double = 1e6, seed: UInt64 = 1, threads: Int = 2) throws -> [EdgeBiasPoint] {
         var options = TipShapeOptions()
         options.contrastThicknessNM = material.contrastThicknessNM
+        options.edgeLevel = edgeLevel
         return try radiiNM.map { r in
             let f = try frame(radiusNM: r, material: material, microscope: microscope, camera: camera, voltageV: voltageV,
                               environmentRadiusNM: environmentRadiusNM, seed: seed, threads: threads)

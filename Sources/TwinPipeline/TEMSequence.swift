@@ -122,10 +122,17 @@ public enum TEMSequence {
         return (events, missed)
     }
 
-    /// Which frames a sequence takes, in order of precedence: explicit voltages, an explicit count or spacing, the
-    /// scenario's imaging stops, the scenario's spacing or count.
-    public static func chooseFrames(run: RunDirectory, settings: TEMSettings, every: Int?, count: Int?, atVoltagesV: [Double]) throws -> [Int] {
+    /// Which frames a sequence takes, in order of precedence: explicit events, explicit voltages, an explicit count or
+    /// spacing, the scenario's imaging stops, the scenario's spacing or count.
+    public static func chooseFrames(run: RunDirectory, settings: TEMSettings, every: Int?, count: Int?, atVoltagesV: [Double],
+                                    atEvents: [Int] = []) throws -> [Int] {
         let n = run.eventAtomIDs.count
+        if !atEvents.isEmpty {
+            if let bad = atEvents.first(where: { $0 < 0 || $0 > n }) {
+                throw TwinError.invalidInput("frame at event \(bad): the run has \(n) events")
+            }
+            return atEvents.sorted()
+        }
         if !atVoltagesV.isEmpty {
             let r = frameEvents(atVoltagesV: atVoltagesV, vDCV: run.eventVDCV)
             if !r.missed.isEmpty {
@@ -150,12 +157,12 @@ public enum TEMSequence {
     /// `frames/frame_NNNN.png` (16-bit), `previews/frame_NNNN.png` (8-bit), `contact_sheet.png`, `frames.csv`, and
     /// `sequence.mp4` when ffmpeg is installed.
     public static func write(run: RunDirectory, output: URL, every: Int? = nil, count: Int? = nil, atVoltagesV: [Double] = [],
-                             threads: Int, progress: ProgressReporter = ProgressReporter()) throws -> [SequenceFrameRecord] {
+                             atEvents: [Int] = [], threads: Int, progress: ProgressReporter = ProgressReporter()) throws -> [SequenceFrameRecord] {
         let fm = FileManager.default
         if fm.fileExists(atPath: output.path) { throw TwinError.io("\(output.path) already exists; choose another --output directory") }
         let c = run.config
         let settings = TEMSettings(run.scenario, composition: c.composition, layerComposition: c.specimen.spec.surfaceLayerComposition)
-        let events = try chooseFrames(run: run, settings: settings, every: every, count: count, atVoltagesV: atVoltagesV)
+        let events = try chooseFrames(run: run, settings: settings, every: every, count: count, atVoltagesV: atVoltagesV, atEvents: atEvents)
         let partial = output.deletingLastPathComponent().appendingPathComponent(output.lastPathComponent + ".partial-\(getpid())")
         try? fm.removeItem(at: partial)
         for d in ["frames", "previews"] { try fm.createDirectory(at: partial.appendingPathComponent(d), withIntermediateDirectories: true) }

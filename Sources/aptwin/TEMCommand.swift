@@ -41,11 +41,12 @@ struct TEMFrame: ParsableCommand {
 struct TEMSequenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sequence",
         abstract: "Render the evaporation sequence of a finished run: 16-bit frames, 8-bit previews, contact sheet, frames.csv (measured radii and field estimates), and an animation when ffmpeg is installed.",
-        discussion: "Frames: at --at-voltages-v, else every --every events or --count frames, else at the scenario's acquisition.imaging_stops_events, else imaging.sequence_every_events / imaging.sequence_frames.")
+        discussion: "Frames: at --at-events or --at-voltages-v, else every --every events or --count frames, else at the scenario's acquisition.imaging_stops_events, else imaging.sequence_every_events / imaging.sequence_frames.")
     @Argument(help: "Run directory written by `aptwin run`.") var runDir: String
     @Option(help: "A frame every N events (default: the scenario's imaging.sequence_every_events).") var every: Int?
     @Option(help: "Number of frames spread evenly over the run (default: imaging.sequence_frames).") var count: Int?
     @Option(help: "Frames where the standing voltage first reaches these values, V, comma-separated (e.g. 4000,4500,5010).") var atVoltagesV: String?
+    @Option(help: "Frames after these numbers of events, comma-separated (e.g. 0,1956371,2445464).") var atEvents: String?
     @Option(help: "Output directory (default: RUN_DIR/tem_sequence).") var output: String?
     @Option(help: "Worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -57,7 +58,14 @@ struct TEMSequenceCommand: ParsableCommand {
                 guard let v = Double(t.trimmingCharacters(in: .whitespaces)), v > 0 else { throw CLIError("--at-voltages-v: '\(t)' is not a positive voltage") }
                 return v
             }
-            let recs = try TEMSequence.write(run: run, output: out, every: every, count: count, atVoltagesV: volts, threads: threads)
+            let events = try (atEvents ?? "").split(separator: ",").map { t -> Int in
+                guard let e = Int(t.trimmingCharacters(in: .whitespaces)), e >= 0 else { throw CLIError("--at-events: '\(t)' is not an event count ≥ 0") }
+                guard e <= run.eventAtomIDs.count else { throw CLIError("--at-events: the run has \(run.eventAtomIDs.count) events, not \(e)") }
+                return e
+            }
+            guard events.isEmpty || volts.isEmpty else { throw CLIError("give --at-events or --at-voltages-v, not both") }
+            let recs = try TEMSequence.write(run: run, output: out, every: every, count: count, atVoltagesV: volts, atEvents: events,
+                                             threads: threads)
             print("wrote \(recs.count) frames to \(out.path)")
             for r in recs {
                 let meas = r.measured.map { String(format: "measured R %.2f nm", $0.apexRadiusNM) } ?? "not measured"
@@ -77,6 +85,8 @@ struct TEMMeasure: ParsableCommand {
     @Option(help: "Pixel size at the specimen, nm.") var pixelNM: Double = 0.24
     @Option(help: "Contrast thickness x_k of the needle material for the edge-bias correction, nm (Fe 45, W 13).") var contrastThicknessNM: Double = 45
     @Option(help: "Camera dark level (offset) to subtract, in the image's units (the twin's frames: 100).") var darkLevel: Double = 0
+    @Option(help: "Where the edge contour is drawn, from the vacuum (0) to the needle level at the apex centre (1).") var edgeLevel: Double = 0.5
+    @Option(help: "Edge points within this angle of the axis, seen from the apex circle's centre, enter the circle fit, degrees (10–85).") var capHalfAngleDeg: Double = 60
     @Flag(help: "Print JSON (keys apex_radius_nm, apex_x_nm, apex_y_nm, shank_half_angle_deg, cap_vertex_radius_nm, cap_conic_constant, …).") var json = false
 
     func run() throws {
@@ -96,6 +106,8 @@ struct TEMMeasure: ParsableCommand {
             var options = TipShapeOptions()
             options.contrastThicknessNM = contrastThicknessNM
             options.darkLevel = darkLevel
+            options.capFitHalfAngleDeg = capHalfAngleDeg
+            options.edgeLevel = edgeLevel
             let m = try TipShapeMeasurement.measure(pixels: pixels, width: w, height: h, pixelNM: pixelNM, options: options)
             let out: [String: Any] = ["apex_radius_nm": m.apexRadiusNM, "apex_x_nm": m.apexXNM, "apex_y_nm": m.apexYNM,
                                       "shank_half_angle_deg": m.shankHalfAngleDeg ?? NSNull(), "axis_angle_deg": m.axisAngleDeg,
@@ -145,6 +157,7 @@ struct TEMCalibrate: ParsableCommand {
     @Option(help: "Standing voltage on the needle, V.") var voltageV: Double = 0
     @Option(help: "Distance to the grounded surroundings, mm.") var environmentRadiusMM: Double = 1
     @Option(help: "True radii, nm, comma-separated.") var radiiNM: String = "10,20,30,50,75,100"
+    @Option(help: "Contour level of the measurement, from the vacuum (0) to the needle level (1).") var edgeLevel: Double = 0.5
     @Option(help: "Worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Print JSON instead of CSV.") var json = false
 
@@ -157,7 +170,7 @@ struct TEMCalibrate: ParsableCommand {
             }
             var m = MicroscopeParameters()
             m.defocusNM = defocusNM
-            let pts = try TEMCalibration.curve(radiiNM: radii, material: optics, microscope: m, voltageV: voltageV,
+            let pts = try TEMCalibration.curve(radiiNM: radii, material: optics, microscope: m, voltageV: voltageV, edgeLevel: edgeLevel,
                                                environmentRadiusNM: environmentRadiusMM * 1e6, threads: threads)
             if json {
                 let rows = pts.map { ["true_radius_nm": $0.trueRadiusNM, "raw_radius_nm": $0.rawRadiusNM,
