@@ -111,9 +111,25 @@ final class TEMPipelineTests: XCTestCase {
         let out = dir.appendingPathComponent("tem_sequence")
         let recs = try TEMSequence.write(run: run, output: out, threads: 2, progress: ProgressReporter(enabled: false))
         XCTAssertEqual(recs.map(\.eventIndex), [0, 9000, 18000], "frames at the acquisition program's imaging stops")
-        for f in ["frames/frame_0000.png", "frames/frame_0002.png", "previews/frame_0001.png", "contact_sheet.png", "frames.csv"] {
+        for f in ["frames/frame_0000.png", "frames/frame_0002.png", "previews/frame_0001.png", "contact_sheet.png", "frames.csv",
+                  "apex_profile.csv"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), f)
         }
+        // Every measured frame has a cap profile, read back as one convex apex shape per frame.
+        let (tl, _) = try TEMFramesTimeline.read(directory: out, ionIndexAtEvent: { $0 })
+        XCTAssertEqual(tl.shapes?.count, recs.filter { $0.measured != nil }.count)
+        for r in recs {
+            let cap = try XCTUnwrap(r.measured?.capProfile, "frame \(r.index)")
+            XCTAssertEqual(cap.vertexRadiusNM, try XCTUnwrap(r.trueApexRadiusNM), accuracy: 0.25 * cap.vertexRadiusNM, "frame \(r.index)")
+        }
+        // Frames at chosen events, in order; an event beyond the run is an error.
+        let chosen = try TEMSequence.chooseFrames(run: run, settings: TEMSettings(run.scenario, composition: run.config.composition,
+                                                                                   layerComposition: []),
+                                                  every: nil, count: nil, atVoltagesV: [], atEvents: [12000, 3000])
+        XCTAssertEqual(chosen, [3000, 12000])
+        XCTAssertThrowsError(try TEMSequence.chooseFrames(run: run, settings: TEMSettings(run.scenario, composition: run.config.composition,
+                                                                                          layerComposition: []),
+                                                          every: nil, count: nil, atVoltagesV: [], atEvents: [run.eventAtomIDs.count + 1]))
         for r in recs {
             let truth = try XCTUnwrap(r.trueApexRadiusNM)
             let m = try XCTUnwrap(r.measured, r.measurementError ?? "")
