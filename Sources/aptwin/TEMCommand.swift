@@ -86,6 +86,7 @@ struct TEMMeasure: ParsableCommand {
     @Option(help: "Contrast thickness x_k of the needle material for the edge-bias correction, nm (Fe 45, W 13).") var contrastThicknessNM: Double = 45
     @Option(help: "Camera dark level (offset) to subtract, in the image's units (the twin's frames: 100).") var darkLevel: Double = 0
     @Option(help: "Where the edge contour is drawn, from the vacuum (0) to the needle level at the apex centre (1).") var edgeLevel: Double = 0.5
+    @Option(help: "Gaussian smoothing before segmentation and edge location, pixels (0–10).") var smoothingPx: Double = 1
     @Option(help: "Edge points within this angle of the axis, seen from the apex circle's centre, enter the circle fit, degrees (10–85).") var capHalfAngleDeg: Double = 60
     @Flag(help: "Print JSON (keys apex_radius_nm, apex_x_nm, apex_y_nm, shank_half_angle_deg, cap_vertex_radius_nm, cap_conic_constant, …).") var json = false
 
@@ -108,6 +109,7 @@ struct TEMMeasure: ParsableCommand {
             options.darkLevel = darkLevel
             options.capFitHalfAngleDeg = capHalfAngleDeg
             options.edgeLevel = edgeLevel
+            options.smoothingSigmaPx = smoothingPx
             let m = try TipShapeMeasurement.measure(pixels: pixels, width: w, height: h, pixelNM: pixelNM, options: options)
             let out: [String: Any] = ["apex_radius_nm": m.apexRadiusNM, "apex_x_nm": m.apexXNM, "apex_y_nm": m.apexYNM,
                                       "shank_half_angle_deg": m.shankHalfAngleDeg ?? NSNull(), "axis_angle_deg": m.axisAngleDeg,
