@@ -11,8 +11,8 @@ import TwinCore
 /// contour point back onto the needle's profile. The contour ends where ρ(z) = a/2: closer to the axis than that the
 /// profile is not seen, and the conic carries it to the apex.
 ///
-/// **Conic.** ρ² = 2R₀ s − (1 + K) s² with s the sag below the vertex (optics' conic form; Malacara, *Optical Shop
-/// Testing*, 3rd ed., Wiley 2007, §18.2): R₀ is the radius of curvature at the vertex, K the conic constant — 0 a
+/// **Conic.** ρ² = 2R₀ s − (1 + K) s² with s the sag below the vertex (the conic of optical design, e.g. Malacara,
+/// *Optical Shop Testing*, 3rd ed., Wiley 2007): R₀ is the radius of curvature at the vertex, K the conic constant — 0 a
 /// sphere, −1 a paraboloid, < −1 a hyperboloid (a sharper end than a sphere of the same R₀ further out), between −1
 /// and 0 a prolate and > 0 an oblate ellipsoid (a flattened end, as a low-index facet makes it). In the twin's tiny
 /// field of view (θ ≲ 5° on the F200's 42 mm detector at 470 mm) the reconstruction samples only the vertex, so R₀
@@ -28,8 +28,9 @@ public struct CapProfile: Sendable, Codable, Equatable {
     public var conicConstant: Double
     /// How far the conic's vertex lies ahead of (positive) or behind (negative) the circle-fit apex, nm.
     public var vertexOffsetNM: Double
-    /// The conic's axis relative to the circle fit's: lateral shift (nm) and tilt (degrees, towards +v).
+    /// Lateral shift of the conic's axis from the circle fit's axis, nm (towards +v).
     public var axisShiftNM: Double
+    /// Tilt of the conic's axis from the circle fit's axis, degrees (towards +v).
     public var axisTiltDeg: Double
     /// Largest distance from the axis of the edge points used, nm: the profile is measured up to here.
     public var maxRhoNM: Double
