@@ -190,16 +190,16 @@ public enum TipShapeMeasurement {
         // The needle level: the user's, else the intensity at the centre of the apex sphere (see step 2 of the method),
         // else the darkest bins.
         if let user = options.needleLevel {
-            return try fitAtLevel(img, w, h, needleLevel: user, vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: options).shape
+            return try fitAtLevel(img, w, h, needleLevel: user, vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: options).withCapProfile()
         }
         let smoothNoise = sigmaRaw * smoothFactor / vacuum
         do {
             return try apexReferencedFit(img, w, h, darkest: darkest, smoothNoise: smoothNoise, vacuumRaw: vacuumRaw,
-                                         pixelNM: pixelNM, options: options)
+                                         pixelNM: pixelNM, options: options).withCapProfile()
         } catch {
             // Fall through: the contour relative to the darkest bins (reports that method's errors).
         }
-        return try fitAtLevel(img, w, h, needleLevel: darkest, vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: options).shape
+        return try fitAtLevel(img, w, h, needleLevel: darkest, vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: options).withCapProfile()
     }
 
     /// The apex-referenced contour level (method, step 2): a first fit with a shallow contour just above the noise finds
@@ -207,7 +207,7 @@ public enum TipShapeMeasurement {
     /// is concentric with the needle's apex sphere and lies behind the chord 2R; the fit is repeated at
     /// I_L = 1 − edgeLevel·(1 − needleLevel) until the level settles.
     private static func apexReferencedFit(_ img: [Float], _ w: Int, _ h: Int, darkest: Double, smoothNoise: Double, vacuumRaw: Double,
-                                          pixelNM: Double, options: TipShapeOptions) throws -> TipShape {
+                                          pixelNM: Double, options: TipShapeOptions) throws -> LevelFit {
         let contrast = 1 - darkest
         // Pass 1: a contour 6 σ (of the smoothed image) below the vacuum, at least 5 % and at most half of the contrast.
         let depth = min(0.5 * contrast, max(6 * smoothNoise, 0.05 * contrast))
@@ -229,7 +229,7 @@ public enum TipShapeMeasurement {
             previousLevel = level
             fit = try fitAtLevel(img, w, h, needleLevel: needleLevel, vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: options)
         }
-        return fit.shape
+        return fit
     }
 
     /// Mean of the pixels whose centres lie within `radius` px of (x, y) (pixel coordinates, corner origin); nil if the
@@ -247,9 +247,29 @@ public enum TipShapeMeasurement {
         return n > 0 ? s / Double(n) : Double(img[min(h - 1, Int(y)) * w + min(w - 1, Int(x))])
     }
 
+    /// One pass of steps 3–8 at one contour level: the shape, the contour circle, and the cap's edge points in axis
+    /// coordinates (distance behind the apex, signed distance from the axis, nm) for the cap profile, which is
+    /// fitted once, on the pass that is kept (``withCapProfile()``).
+    private struct LevelFit {
+        var shape: TipShape
+        var centerPx: (x: Double, y: Double)
+        var rawRadiusPx: Double
+        var capUNM: [Double]
+        var capVNM: [Double]
+        /// R² − R_c² of the edge-bias correction, nm².
+        var edgeOffsetSquaredNM2: Double
+
+        func withCapProfile() -> TipShape {
+            var s = shape
+            s.capProfile = CapProfile.fit(uNM: capUNM, vNM: capVNM, edgeOffsetSquaredNM2: edgeOffsetSquaredNM2,
+                                          startRadiusNM: shape.apexRadiusNM)
+            return s
+        }
+    }
+
     /// Steps 3–8 on the normalised, smoothed image with the contour at I_L = 1 − edgeLevel·(1 − needleLevel).
     private static func fitAtLevel(_ img: [Float], _ w: Int, _ h: Int, needleLevel: Double, vacuumRaw: Double, pixelNM: Double,
-                                   options: TipShapeOptions) throws -> (shape: TipShape, centerPx: (x: Double, y: Double), rawRadiusPx: Double) {
+                                   options: TipShapeOptions) throws -> LevelFit {
         let level = 1 - options.edgeLevel * (1 - needleLevel)
         guard level > 0, level < 1 else {
             throw TwinError.invalidInput(String(format: "tip shape: the contour level %.3g of the vacuum level (needle level %.3g, "
@@ -311,24 +331,23 @@ public enum TipShapeMeasurement {
             let r = (dx * dx + dy * dy).squareRoot() - rawPx
             ss += r * r
         }
-        // The cap profile: the apex-circle points in axis coordinates, mapped onto the silhouette (CapProfile).
+        // The cap's edge points in axis coordinates, for the profile of the final fit (CapProfile).
         var uNM: [Double] = [], vNM: [Double] = []
         for i in sel {
             let px = pts[i].x - circle.c.x, py = pts[i].y - circle.c.y
             vNM.append((py * d.x - px * d.y) * pixelNM)
             uNM.append(((apex.x - pts[i].x) * d.x + (apex.y - pts[i].y) * d.y) * pixelNM)
         }
-        let profile = CapProfile.fit(uNM: uNM, vNM: vNM, edgeOffsetSquaredNM2: kPx2 * pixelNM * pixelNM, startRadiusNM: truePx * pixelNM)
         var angle = atan2(d.y, d.x) * 180 / .pi
         if angle < 0 { angle += 360 }
         if angle >= 360 { angle -= 360 }
-        var shape = TipShape(apexRadiusNM: truePx * pixelNM, apexXNM: apex.x * pixelNM, apexYNM: apex.y * pixelNM,
+        let shape = TipShape(apexRadiusNM: truePx * pixelNM, apexXNM: apex.x * pixelNM, apexYNM: apex.y * pixelNM,
                              shankHalfAngleDeg: shank.map { $0.halfAngle * 180 / .pi }, axisAngleDeg: angle,
                              edgePointCount: sel.count, fitRMSNM: (ss / Double(max(1, sel.count))).squareRoot() * pixelNM,
                              rawApexRadiusNM: rawPx * pixelNM, edgeBiasNM: (truePx - rawPx) * pixelNM, edgeIntensity: level,
                              needleLevel: needleLevel, vacuumLevel: vacuumRaw, shankEdgePointCount: shank?.count ?? 0)
-        shape.capProfile = profile
-        return (shape, circle.c, rawPx)
+        return LevelFit(shape: shape, centerPx: circle.c, rawRadiusPx: rawPx, capUNM: uNM, capVNM: vNM,
+                        edgeOffsetSquaredNM2: kPx2 * pixelNM * pixelNM)
     }
 
     // MARK: - Validation
