@@ -43,7 +43,8 @@ public struct RunReconstructionInput: Sendable {
         guard eventIndex.count == a.count else {
             throw TwinError.inconsistent("\(url.path)/acquisition/event_index.npy has \(eventIndex.count) rows, the acquisition \(a.count)")
         }
-        let apexR = try col(Float.self, "events/apex_radius_nm.npy")
+        // RunDirectory has read it when present; a missing file is an error here (read again to report it).
+        let apexR = run.eventApexRadiusNM.isEmpty ? try col(Float.self, "events/apex_radius_nm.npy") : run.eventApexRadiusNM
         let nEvents = run.eventAtomIDs.count
         guard apexR.count == nEvents else {
             throw TwinError.inconsistent("\(url.path)/events/apex_radius_nm.npy has \(apexR.count) rows, atom_id.npy \(nEvents)")

@@ -31,7 +31,6 @@ public struct RunDirectory: Sendable {
         self.runFieldFactorKf = runFieldFactorKf; self.runImageCompression = runImageCompression
     }
 
-
     public init(_ url: URL) throws {
         self.url = url
         let manifestURL = url.appendingPathComponent("manifest.json")
