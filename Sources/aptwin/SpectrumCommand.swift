@@ -52,6 +52,15 @@ struct Spectrum: ParsableCommand {
     @Option(help: "Voltage unit assumed for EPOS files: v or kv.") var eposVoltageUnit: String = "v"
     @Flag(help: "Print JSON.") var json = false
 
+    /// Elements of a comma-separated list of symbols (e.g. "Fe, Cr"); an unknown symbol is an error naming `option`.
+    func elementList(_ text: String, option: String) throws -> [Element] {
+        try text.split(separator: ",").map { t in
+            let sym = t.trimmingCharacters(in: .whitespaces)
+            guard let e = PeriodicTable.element(symbol: sym) else { throw CLIError("\(option): unknown element '\(sym)'") }
+            return e
+        }
+    }
+
     func run() throws {
         try reportingErrors {
             if let flightPathMm { try checkOption("flight-path-mm", flightPathMm, 1...10_000) }
@@ -67,14 +76,7 @@ struct Spectrum: ParsableCommand {
             guard acq.count > 0 else { throw CLIError("\(file): no ions") }
             var notes = acq.notes
             var zs: [Int]? = nil
-            if let elements {
-                zs = try elements.split(separator: ",").map { s in
-                    guard let e = PeriodicTable.element(symbol: s.trimmingCharacters(in: .whitespaces)) else {
-                        throw CLIError("--elements: unknown element '\(s)'")
-                    }
-                    return e.z
-                }
-            }
+            if let elements { zs = try elementList(elements, option: "--elements").map(\.z) }
             let rangeTable = try ranges.map { try RRNGFile.read(URL(fileURLWithPath: $0)) }
             if let w = rangeTable?.warnings { notes += w }
             if writeRanges != nil && zs == nil { throw CLIError("--write-ranges needs --elements (automatic ranging)") }
@@ -90,11 +92,7 @@ struct Spectrum: ParsableCommand {
             let source: String
             if hasTOF {
                 if let calibrate {
-                    var els: [Element] = []
-                    for sym in calibrate.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-                        guard let el = PeriodicTable.element(symbol: sym) else { throw CLIError("--calibrate: unknown element '\(sym)'") }
-                        els.append(el)
-                    }
+                    let els = try elementList(calibrate, option: "--calibrate")
                     guard !els.isEmpty else { throw CLIError("--calibrate: no element given") }
                     let fit = try cal.fitted(to: acq, elements: els.map(\.z), maxCharge: maxCharge)
                     cal = fit.calibration
