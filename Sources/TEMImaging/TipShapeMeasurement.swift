@@ -7,8 +7,17 @@ import TwinCore
 /// top-left pixel (so the centre of pixel (i, j) is at ((i + ½)·pixel, (j + ½)·pixel)). Angles are in degrees,
 /// measured from +x towards +y (clockwise on screen).
 public struct TipShape: Sendable, Codable, Equatable {
-    /// Apex radius after the edge-bias correction (the radius of the needle itself), nm.
+    /// The apex radius of the needle itself, nm: the edge-model radius (``edgeApexRadiusNM``), or the cross-section
+    /// radius (``sectionFit``) when ``TipShapeOptions/radiusSource`` asks for it and that fit succeeded; ``radiusSource``
+    /// says which.
     public var apexRadiusNM: Double
+    /// Which method gave ``apexRadiusNM``.
+    public var radiusSource: TipRadiusSource = .edge
+    /// Apex radius from the edge contour after the edge-bias correction, nm.
+    public var edgeApexRadiusNM: Double
+    /// The apex radius from the needle's cross-sectional areas (``SectionRadiusFit``); nil without a contrast
+    /// thickness, or if the fit failed.
+    public var sectionFit: SectionRadiusFit? = nil
     /// x of the apex point (the tip of the spherical cap on the needle axis), nm.
     public var apexXNM: Double
     /// y of the apex point, nm.
@@ -25,7 +34,7 @@ public struct TipShape: Sendable, Codable, Equatable {
     public var fitRMSNM: Double
     /// Radius of the circle fitted to the iso-intensity contour, before the edge-bias correction, nm.
     public var rawApexRadiusNM: Double
-    /// `apexRadiusNM − rawApexRadiusNM`: how far inside the true edge the contour sits at the apex, nm
+    /// `edgeApexRadiusNM − rawApexRadiusNM`: how far inside the true edge the contour sits at the apex, nm
     /// (0 when no correction was applied; negative if the contour lies outside, as with some defocus settings).
     public var edgeBiasNM: Double
     /// The intensity of the contour, relative to the vacuum level (I_L = 1 − edgeLevel·(1 − needleLevel)).
@@ -43,7 +52,7 @@ public struct TipShape: Sendable, Codable, Equatable {
     public init(apexRadiusNM: Double, apexXNM: Double, apexYNM: Double, shankHalfAngleDeg: Double?, axisAngleDeg: Double,
                 edgePointCount: Int, fitRMSNM: Double, rawApexRadiusNM: Double, edgeBiasNM: Double, edgeIntensity: Double,
                 needleLevel: Double, vacuumLevel: Double, shankEdgePointCount: Int) {
-        self.apexRadiusNM = apexRadiusNM; self.apexXNM = apexXNM; self.apexYNM = apexYNM
+        self.apexRadiusNM = apexRadiusNM; self.edgeApexRadiusNM = apexRadiusNM; self.apexXNM = apexXNM; self.apexYNM = apexYNM
         self.shankHalfAngleDeg = shankHalfAngleDeg; self.axisAngleDeg = axisAngleDeg; self.edgePointCount = edgePointCount
         self.fitRMSNM = fitRMSNM; self.rawApexRadiusNM = rawApexRadiusNM; self.edgeBiasNM = edgeBiasNM
         self.edgeIntensity = edgeIntensity; self.needleLevel = needleLevel; self.vacuumLevel = vacuumLevel
@@ -51,8 +60,23 @@ public struct TipShape: Sendable, Codable, Equatable {
     }
 }
 
+/// The method that gives the apex radius of a ``TipShape``.
+public enum TipRadiusSource: String, Sendable, Codable, Equatable, CaseIterable {
+    /// The circle fitted to the iso-intensity contour, corrected by the edge model (``EdgeCalibration``).
+    case edge
+    /// The circle fitted to the area-equivalent profile of the cap (``SectionRadiusFit``); needs the contrast thickness.
+    case crossSections = "cross-sections"
+}
+
 /// Settings of ``TipShapeMeasurement/measure(pixels:width:height:pixelNM:options:)``.
 public struct TipShapeOptions: Sendable, Codable, Equatable {
+    /// The method for ``TipShape/apexRadiusNM`` (default `.edge`). With `.crossSections` the edge-model radius is
+    /// reported if the cross-section fit fails. The cross-section fit is made whenever a contrast thickness is known
+    /// (``contrastThicknessNM`` or the calibration's), whichever method is chosen.
+    public var radiusSource: TipRadiusSource = .edge
+    /// Depth of the cap fitted by the cross-section method, in apex radii below its apex (default 0.3, a 46° cap: the
+    /// evaporation engine's apex fit; 0.1…1).
+    public var sectionCapDepthRadii: Double = 0.3
     /// Where the edge contour is drawn, as a fraction of the way from the vacuum level (0) to the needle level (1).
     /// Default 0.5. Must lie in (0, 1).
     public var edgeLevel: Double = 0.5
@@ -68,7 +92,8 @@ public struct TipShapeOptions: Sendable, Codable, Equatable {
     public var calibration: EdgeCalibration? = nil
     /// Contrast thickness x_k of the needle material, nm, for the analytic in-focus edge-bias correction used when
     /// ``calibration`` is `nil` (default 45 nm, Fe behind a 10 mrad aperture; W ≈ 13 nm; instrument-and-physics §2).
-    /// `nil` together with `calibration == nil`: no correction (the raw contour radius is reported).
+    /// `nil` together with `calibration == nil`: no correction (the raw contour radius is reported). It is also the
+    /// x_k of the cross-section radius (``SectionRadiusFit``) unless the calibration carries one.
     public var contrastThicknessNM: Double? = 45
     /// Edge points within this angle of the needle axis, seen from the centre of the fitted circle, enter the apex
     /// circle fit, degrees (default 60; 10…85).
@@ -142,6 +167,9 @@ public struct TipShapeOptions: Sendable, Codable, Equatable {
 ///    half-angle is half the angle between them; the axis is turned onto their bisector and steps 6–8 are repeated
 ///    until the axis moves by less than 10⁻⁴ rad. The apex is the point R beyond the circle centre along the axis
 ///    (the contour circle and the needle's cap share their centre).
+/// 9. *Cross-section radius.* If a contrast thickness is known, the projected thickness x_k ln(1/I) is integrated
+///    across the needle slice by slice and a circle is fitted to the area-equivalent profile of the cap
+///    (``SectionRadiusFit``); ``TipShapeOptions/radiusSource`` chooses which radius is reported.
 ///
 /// The frame must be bright field (needle darker than vacuum) with a roughly uniform vacuum level; every error is a
 /// `TwinError.invalidInput` with a message naming the problem. Arbitrary input (noise, blanks, NaN) is rejected with
@@ -189,17 +217,30 @@ public enum TipShapeMeasurement {
         }
         // The needle level: the user's, else the intensity at the centre of the apex sphere (see step 2 of the method),
         // else the darkest bins.
+        let fit: LevelFit
         if let user = options.needleLevel {
-            return try fitAtLevel(img, w, h, needleLevel: user, vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: options).withCapProfile()
+            fit = try fitAtLevel(img, w, h, needleLevel: user, vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: options)
+        } else if let referenced = try? apexReferencedFit(img, w, h, darkest: darkest, smoothNoise: sigmaRaw * smoothFactor / vacuum,
+                                                          vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: options) {
+            fit = referenced
+        } else {
+            // The contour relative to the darkest bins (reports that method's errors).
+            fit = try fitAtLevel(img, w, h, needleLevel: darkest, vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: options)
         }
-        let smoothNoise = sigmaRaw * smoothFactor / vacuum
-        do {
-            return try apexReferencedFit(img, w, h, darkest: darkest, smoothNoise: smoothNoise, vacuumRaw: vacuumRaw,
-                                         pixelNM: pixelNM, options: options).withCapProfile()
-        } catch {
-            // Fall through: the contour relative to the darkest bins (reports that method's errors).
+        var shape = fit.withCapProfile()
+        // 9. Cross-section radius (SectionRadiusFit).
+        if let xk = options.calibration?.contrastThicknessNM ?? options.contrastThicknessNM {
+            let a = shape.axisAngleDeg * .pi / 180
+            shape.sectionFit = SectionRadius.fit(img: img, width: w, height: h, pixelNM: pixelNM,
+                                                 apexPx: (shape.apexXNM / pixelNM, shape.apexYNM / pixelNM), axis: (cos(a), sin(a)),
+                                                 edgeRadiusNM: shape.edgeApexRadiusNM, contrastThicknessNM: xk,
+                                                 capDepthRadii: options.sectionCapDepthRadii, borderMarginPx: options.borderMarginPx)
         }
-        return try fitAtLevel(img, w, h, needleLevel: darkest, vacuumRaw: vacuumRaw, pixelNM: pixelNM, options: options).withCapProfile()
+        if options.radiusSource == .crossSections, let s = shape.sectionFit {
+            shape.apexRadiusNM = s.radiusNM
+            shape.radiusSource = .crossSections
+        }
+        return shape
     }
 
     /// The apex-referenced contour level (method, step 2): a first fit with a shallow contour just above the noise finds
@@ -386,6 +427,9 @@ public enum TipShapeMeasurement {
         }
         guard o.darkLevel.isFinite else { throw TwinError.invalidInput("tip shape: darkLevel \(o.darkLevel) must be finite") }
         guard o.minimumShankPoints >= 3 else { throw TwinError.invalidInput("tip shape: minimumShankPoints must be ≥ 3") }
+        guard o.sectionCapDepthRadii >= 0.1, o.sectionCapDepthRadii <= 1 else {
+            throw TwinError.invalidInput("tip shape: sectionCapDepthRadii \(o.sectionCapDepthRadii) must lie in 0.1…1")
+        }
         if let x = o.contrastThicknessNM, !(x.isFinite && x > 0) {
             throw TwinError.invalidInput("tip shape: contrastThicknessNM \(x) must be positive")
         }

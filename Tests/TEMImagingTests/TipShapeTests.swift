@@ -23,6 +23,11 @@ private struct SyntheticNeedle {
     var seed: UInt64 = 1
     /// A cap profile r(u) replacing the sphere-on-cone (u behind the apex, nm), e.g. a conic.
     var customProfile: (@Sendable (Double) -> Double)? = nil
+    /// Shape of the cross-sections, each with the area πr(u)² of the round section: a disc, a square with two sides
+    /// parallel to the beam (half-side h = r√π/2, seen edge-on: the chord is 2h out to the outline), or the same
+    /// square turned by 45° (a corner towards the side: the chord falls linearly to 0 at h√2).
+    var section: Section = .disc
+    enum Section { case disc, square, diamond }
 
     /// A square frame of side ≈ 4R + 40 nm with the apex ahead of the centre by R/2 + 5 nm along the axis, plus a
     /// sub-pixel offset.
@@ -59,8 +64,12 @@ private struct SyntheticNeedle {
                         let y = (Double(j) + (Double(b) + 0.5) / Double(s)) * pixelNM - apexYNM
                         let u = -(x * dx + y * dy), v = -x * dy + y * dx
                         guard u > 0 else { continue }
-                        let r = profile(u)
-                        if r > abs(v) { acc += 2 * (r * r - v * v).squareRoot() }
+                        let r = profile(u), h = r * Double.pi.squareRoot() / 2
+                        switch section {
+                        case .disc: if r > abs(v) { acc += 2 * (r * r - v * v).squareRoot() }
+                        case .square: if h > abs(v) { acc += 2 * h }
+                        case .diamond: acc += 2 * max(0, h * 2.0.squareRoot() - abs(v))
+                        }
                     }
                 }
                 out[j * width + i] = acc / Double(s * s)
@@ -254,6 +263,47 @@ final class TipShapeTests: XCTestCase {
                 XCTAssertGreaterThan((sag[i] - sag[i - 1]) / (rho[i] - rho[i - 1]), (sag[i - 1] - sag[i - 2]) / (rho[i - 1] - rho[i - 2]))
             }
         }
+    }
+
+    /// The cross-section radius (SectionRadiusFit) on round needles, R = 10–100 nm, and on needles whose sections
+    /// are squares of the same area, seen flat-on and corner-on: the edge model, which assumes round sections, is off
+    /// by several per cent on the squares in opposite directions, the areas are not.
+    func testCrossSectionRadiusOnRoundAndFacetedNeedles() throws {
+        var options = TipShapeOptions()
+        options.radiusSource = .crossSections
+        for (k, r) in [10.0, 20, 30, 50, 100].enumerated() {
+            let s = SyntheticNeedle.standard(radiusNM: r, axisDeg: [270, 37, 180, 90, 0][k], seed: UInt64(60 + k))
+            let m = try TipShapeMeasurement.measure(pixels: s.render(), width: s.width, height: s.height, pixelNM: 0.24, options: options)
+            let f = try XCTUnwrap(m.sectionFit, "R = \(r)")
+            print(String(format: "cross-sections, round R %.0f: section %.2f nm (rms %.3f, %d slices, apex shift %.2f nm), edge %.2f nm",
+                         r, f.radiusNM, f.rmsNM, f.sliceCount, f.apexShiftNM, m.edgeApexRadiusNM))
+            XCTAssertEqual(m.radiusSource, .crossSections)
+            XCTAssertEqual(m.apexRadiusNM, f.radiusNM)
+            XCTAssertEqual(f.radiusNM, r, accuracy: max(0.3, 0.012 * r), "R = \(r)")
+            XCTAssertEqual(f.apexShiftNM, 0, accuracy: 0.5, "R = \(r)")
+            XCTAssertEqual(f.contrastThicknessNM, 45)
+        }
+        for (k, section) in [SyntheticNeedle.Section.square, .diamond].enumerated() {
+            var s = SyntheticNeedle.standard(radiusNM: 30, axisDeg: 250, seed: UInt64(70 + k))
+            s.section = section
+            let m = try TipShapeMeasurement.measure(pixels: s.render(), width: s.width, height: s.height, pixelNM: 0.24, options: options)
+            let f = try XCTUnwrap(m.sectionFit)
+            print(String(format: "cross-sections, %@ sections of R 30: section %.2f nm, edge %.2f nm",
+                         "\(section)", f.radiusNM, m.edgeApexRadiusNM))
+            XCTAssertEqual(f.radiusNM, 30, accuracy: 0.5, "\(section)")
+            XCTAssertGreaterThan(abs(m.edgeApexRadiusNM - 30), 1.0, "the edge model should be biased on \(section) sections")
+        }
+        // Without a contrast thickness there is no section fit and the edge radius is reported.
+        var none = options
+        none.contrastThicknessNM = nil
+        let s = SyntheticNeedle.standard(radiusNM: 20, axisDeg: 270)
+        let m = try TipShapeMeasurement.measure(pixels: s.render(), width: s.width, height: s.height, pixelNM: 0.24, options: none)
+        XCTAssertNil(m.sectionFit)
+        XCTAssertEqual(m.radiusSource, .edge)
+        XCTAssertEqual(m.apexRadiusNM, m.edgeApexRadiusNM)
+        var bad = options
+        bad.sectionCapDepthRadii = 0.05
+        expectError(["sectionCapDepthRadii"]) { try TipShapeMeasurement.measure(pixels: s.render(), width: s.width, height: s.height, pixelNM: 0.24, options: bad) }
     }
 
     /// Apex position, axis and half-angle for axes 0°, 37°, 90°, 180°, 270° and R = 10–100 nm.
