@@ -73,6 +73,47 @@ final class TEMPipelineTests: XCTestCase {
         XCTAssertEqual(alpha * 1e3, 4.1, accuracy: 0.3)
     }
 
+    /// The bias phase of a needle whose profile comes in pixel steps (as read off an atomistic frame) has no lines
+    /// across the needle at the steps (BiasPhase.profileSmoothingNM), and in focus it leaves the radius from the
+    /// cross-sections of a smooth needle unchanged.
+    func testBiasPhaseHasNoStepLinesAndLeavesTheInFocusRadius() throws {
+        let r0 = 30.0, v = 4400.0
+        let geo = try NeedleGeometry(apexRadiusNM: r0, shankHalfAngleDeg: 5, lengthNM: 400)
+        let side = 400
+        let g = FrameGeometry(width: side, height: side, pixelNM: 0.24, needleDirectionDeg: -90, apexU: 200.3, apexV: 60.2)
+        let sigma = ElectronOptics.interactionConstantRadPerVNM(kv: 200)
+        let stepped: (Double) -> Double = { z in (geo.radiusNM(atZ: z) / 0.24).rounded(.down) * 0.24 }
+        let phase = BiasPhase.phaseMap(geometry: g, radiusAtZ: stepped, voltageV: v, environmentRadiusNM: 1e6,
+                                       interactionConstantRadPerVNM: sigma)
+        // Second differences along the axis column, 5–60 nm behind the apex: the unsmoothed slice model jumps by
+        // ≈ 1 rad at every step of the profile.
+        var worst = 0.0
+        for row in (60 + 21)...(60 + 250) {
+            let a = Double(phase[(row - 1) * side + 200]), b = Double(phase[row * side + 200]), c = Double(phase[(row + 1) * side + 200])
+            worst = max(worst, abs(a - 2 * b + c))
+        }
+        print(String(format: "bias phase of a stepped profile: largest second difference along the axis %.3f rad", worst))
+        XCTAssertLessThan(worst, 0.1)
+
+        var radii: [Double] = []
+        for volts in [0.0, v] {
+            let t = ProjectedThickness.analytic(radiusAtZ: { geo.radiusNM(atZ: $0) }, geometry: g, subsamples: 2)
+            let ph = volts == 0 ? nil : BiasPhase.phaseMap(geometry: g, radiusAtZ: { geo.radiusNM(atZ: $0) }, voltageV: volts,
+                                                            environmentRadiusNM: 1e6, interactionConstantRadPerVNM: sigma)
+            let f = try FrameFormation.render(thicknessNM: [t], materials: [.iron], extraPhaseRad: ph, width: side, height: side,
+                                              microscope: MicroscopeParameters(), camera: CameraParameters(), seed: 9, threads: 2)
+            var options = TipShapeOptions()
+            options.darkLevel = CameraParameters().offsetADU
+            options.radiusSource = .crossSections
+            let m = try TipShapeMeasurement.measure(pixels: f.counts.map(Float.init), width: side, height: side, pixelNM: 0.24, options: options)
+            XCTAssertEqual(m.radiusSource, .crossSections)
+            radii.append(m.apexRadiusNM)
+        }
+        print(String(format: "cross-section radius in focus, R %.0f nm: %.2f nm at 0 V, %.2f nm at %.0f V", r0, radii[0], radii[1], v))
+        XCTAssertEqual(radii[0], r0, accuracy: 0.3)
+        XCTAssertEqual(radii[1], radii[0], accuracy: 0.3)
+    }
+
     /// Frames of analytic needles through the whole imaging chain (exit wave, CTF, MTF, noise at the default dose),
     /// measured in focus: the apex radius within 1 nm of the truth for R = 10–100 nm.
     func testMeasuredApexRadiusOnFullFramesInFocus() throws {
