@@ -236,6 +236,8 @@ public enum ScenarioSchema {
             SchemaField("bias_phase", .bool, .bool(true), "Include the phase of the needle's own electrostatic field at its standing voltage."),
             SchemaField("sequence_every_events", .int(0...2_000_000_000), .int(0), "aptwin tem sequence: a frame every N events (0: use sequence_frames)."),
             SchemaField("sequence_frames", .int(2...10000), .int(8), "aptwin tem sequence: number of frames evenly spread over the run when sequence_every_events is 0."),
+            SchemaField("tip_radius_method", .choice(["edge", "cross-sections"]), .string("edge"),
+                        "How the sequence measures the apex radius on each frame: edge (contour with the round-body edge model) or cross-sections (needle areas integrated from the projected thickness; unbiased on faceted caps, needs x_k; see the DocC article TipMeasurement)."),
             SchemaField("drift_nm_per_frame", .double(0...100), .double(0), "Random-walk specimen drift between frames (rms per axis)."),
             SchemaField("frame_interval_s", .double(0...100000), .double(1), "Time between frames for the animation and frames.csv."),
         ]),

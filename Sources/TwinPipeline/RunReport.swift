@@ -152,7 +152,9 @@ public enum RunReport {
         }
         if !frames.isEmpty {
             s += "\n## TEM frames used by the tem protocols\n\n"
-            s += "Rendered at these events of the run and measured with the calibrated edge model (`reconstruction/frames.csv`).\n\n"
+            let method = frames.compactMap { $0.measured?.radiusSource }.first == .crossSections
+                ? "from the needle's cross-sections (`imaging.tip_radius_method: cross-sections`)" : "with the calibrated edge model"
+            s += "Rendered at these events of the run and measured \(method) (`reconstruction/frames.csv`).\n\n"
             s += "R₀ and K are the vertex radius and conic constant of the conic fitted to the cap's silhouette "
             s += "(`reconstruction/apex_profile.csv`, used by tem-shape; K = 0 is a sphere, K > 0 a flattened cap).\n\n"
             s += "| frame | event | V_DC (V) | true R (nm) | measured R (nm) | cap R₀ (nm), K | note |\n|---|---|---|---|---|---|---|\n"

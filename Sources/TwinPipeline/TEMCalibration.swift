@@ -12,6 +12,8 @@ public struct EdgeBiasPoint: Sendable, Codable {
     public var correctedRadiusNM: Double
     /// corrected − true, nm.
     public var residualBiasNM: Double
+    /// The cross-section radius (`TipShape.sectionFit`) on the same frame, nm; nil if that fit failed.
+    public var sectionRadiusNM: Double?
 }
 
 /// The edge-bias calibration curve: frames of ideal sphere-on-cone needles (analytic projected thickness, the
@@ -52,8 +54,8 @@ public enum TEMCalibration {
             let f = try frame(radiusNM: r, material: material, microscope: microscope, camera: camera, voltageV: voltageV,
                               environmentRadiusNM: environmentRadiusNM, seed: seed, threads: threads)
             let m = try TipShapeMeasurement.measure(pixels: f.pixels, width: f.width, height: f.height, pixelNM: f.pixelNM, options: options)
-            return EdgeBiasPoint(trueRadiusNM: r, rawRadiusNM: m.rawApexRadiusNM, correctedRadiusNM: m.apexRadiusNM,
-                                 residualBiasNM: m.apexRadiusNM - r)
+            return EdgeBiasPoint(trueRadiusNM: r, rawRadiusNM: m.rawApexRadiusNM, correctedRadiusNM: m.edgeApexRadiusNM,
+                                 residualBiasNM: m.edgeApexRadiusNM - r, sectionRadiusNM: m.sectionFit?.radiusNM)
         }
     }
 }

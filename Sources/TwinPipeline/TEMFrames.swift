@@ -23,6 +23,8 @@ public struct TEMSettings: Sendable {
     public var frameIntervalS: Double
     public var sequenceEveryEvents: Int
     public var sequenceFrames: Int
+    /// How the sequence measures the apex radius on its frames (`imaging.tip_radius_method`).
+    public var tipRadiusSource: TipRadiusSource
 
     public init(_ s: ResolvedScenario, composition: [CompositionEntry], layerComposition: [CompositionEntry]) {
         var m = MicroscopeParameters()
@@ -58,6 +60,7 @@ public struct TEMSettings: Sendable {
         frameIntervalS = s.double("imaging.frame_interval_s") ?? 1
         sequenceEveryEvents = s.int("imaging.sequence_every_events") ?? 0
         sequenceFrames = s.int("imaging.sequence_frames") ?? 8
+        tipRadiusSource = s.string("imaging.tip_radius_method").flatMap(TipRadiusSource.init(rawValue:)) ?? .edge
     }
 
     /// Optics of a material from its main element (`MaterialOptics.forElement`), nil if not tabulated.

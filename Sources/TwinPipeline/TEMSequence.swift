@@ -156,11 +156,13 @@ public enum TEMSequence {
     /// `frames/frame_NNNN.png` (16-bit), `previews/frame_NNNN.png` (8-bit), `contact_sheet.png`, `frames.csv`, and
     /// `sequence.mp4` when ffmpeg is installed.
     public static func write(run: RunDirectory, output: URL, every: Int? = nil, count: Int? = nil, atVoltagesV: [Double] = [],
-                             atEvents: [Int] = [], threads: Int, progress: ProgressReporter = ProgressReporter()) throws -> [SequenceFrameRecord] {
+                             atEvents: [Int] = [], radiusSource: TipRadiusSource? = nil, threads: Int,
+                             progress: ProgressReporter = ProgressReporter()) throws -> [SequenceFrameRecord] {
         let fm = FileManager.default
         if fm.fileExists(atPath: output.path) { throw TwinError.io("\(output.path) already exists; choose another --output directory") }
         let c = run.config
-        let settings = TEMSettings(run.scenario, composition: c.composition, layerComposition: c.specimen.spec.surfaceLayerComposition)
+        var settings = TEMSettings(run.scenario, composition: c.composition, layerComposition: c.specimen.spec.surfaceLayerComposition)
+        if let r = radiusSource { settings.tipRadiusSource = r }
         let events = try chooseFrames(run: run, settings: settings, every: every, count: count, atVoltagesV: atVoltagesV, atEvents: atEvents)
         let partial = output.deletingLastPathComponent().appendingPathComponent(output.lastPathComponent + ".partial-\(getpid())")
         try? fm.removeItem(at: partial)
@@ -215,6 +217,7 @@ public enum TEMSequence {
                 var options = TipShapeOptions()
                 options.darkLevel = settings.camera.offsetADU
                 options.contrastThicknessNM = settings.body.contrastThicknessNM
+                options.radiusSource = settings.tipRadiusSource
                 let m = try TipShapeMeasurement.measure(pixels: f.frame.counts.map(Float.init), width: f.frame.width,
                                                         height: f.frame.height, pixelNM: settings.microscope.pixelNM, options: options)
                 rec.measured = m
@@ -229,16 +232,19 @@ public enum TEMSequence {
     }
 
     /// The `frames.csv` of a sequence (read back by ``TEMFramesTimeline``). `measured_cap_vertex_radius_nm` and
-    /// `measured_cap_conic_constant` describe the conic fitted to the cap's silhouette (``CapProfile``).
+    /// `measured_cap_conic_constant` describe the conic fitted to the cap's silhouette (``CapProfile``);
+    /// `measured_apex_radius_nm` is the radius of `radius_method` (edge or cross-sections, `imaging.tip_radius_method`),
+    /// and the last two columns hold both methods' radii (the cross-section one is empty if its fit failed).
     public static func framesCSV(_ records: [SequenceFrameRecord]) -> String {
-        var csv = "frame,event,time_s,v_dc_v,true_apex_radius_nm,silhouette_apex_radius_nm,engine_apex_radius_nm,measured_apex_radius_nm,measured_shank_half_angle_deg,measured_cap_vertex_radius_nm,measured_cap_conic_constant,field_factor_kf,field_estimate_v_per_nm,measurement_error\n"
+        var csv = "frame,event,time_s,v_dc_v,true_apex_radius_nm,silhouette_apex_radius_nm,engine_apex_radius_nm,measured_apex_radius_nm,measured_shank_half_angle_deg,measured_cap_vertex_radius_nm,measured_cap_conic_constant,field_factor_kf,field_estimate_v_per_nm,measurement_error,radius_method,measured_edge_apex_radius_nm,measured_section_apex_radius_nm\n"
         for r in records {
             func f(_ d: Double?) -> String { d.map { String(format: "%.4f", $0) } ?? "" }
             let err = (r.measurementError ?? "").replacingOccurrences(of: ",", with: ";").replacingOccurrences(of: "\n", with: " ")
             csv += "\(r.index),\(r.eventIndex),\(f(r.timeS)),\(f(r.voltageV)),\(f(r.trueApexRadiusNM)),\(f(r.silhouetteApexRadiusNM)),"
                 + "\(f(r.engineApexRadiusNM)),\(f(r.measured?.apexRadiusNM)),\(f(r.measured?.shankHalfAngleDeg)),"
                 + "\(f(r.measured?.capProfile?.vertexRadiusNM)),\(f(r.measured?.capProfile?.conicConstant)),\(f(r.fieldFactorKf)),"
-                + "\(f(r.fieldEstimateVPerNM)),\(err)\n"
+                + "\(f(r.fieldEstimateVPerNM)),\(err),\(r.measured?.radiusSource.rawValue ?? ""),\(f(r.measured?.edgeApexRadiusNM)),"
+                + "\(f(r.measured?.sectionFit?.radiusNM))\n"
         }
         return csv
     }

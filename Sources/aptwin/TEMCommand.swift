@@ -47,11 +47,13 @@ struct TEMSequenceCommand: ParsableCommand {
     @Option(help: "Number of frames spread evenly over the run (default: imaging.sequence_frames).") var count: Int?
     @Option(help: "Frames where the standing voltage first reaches these values, V, comma-separated (e.g. 4000,4500,5010).") var atVoltagesV: String?
     @Option(help: "Frames after these numbers of events, comma-separated (e.g. 0,1956371,2445464).") var atEvents: String?
+    @Option(help: "Apex radius method on the frames: edge or cross-sections (default: the scenario's imaging.tip_radius_method).") var radiusFrom: String?
     @Option(help: "Output directory (default: RUN_DIR/tem_sequence).") var output: String?
     @Option(help: "Worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() throws {
         try reportingErrors {
+            let source = try radiusFrom.map(parseRadiusSource)
             let run = try RunDirectory(URL(fileURLWithPath: runDir))
             let out = URL(fileURLWithPath: output ?? URL(fileURLWithPath: runDir).appendingPathComponent("tem_sequence").path)
             let volts = try (atVoltagesV ?? "").split(separator: ",").map { t -> Double in
@@ -65,7 +67,7 @@ struct TEMSequenceCommand: ParsableCommand {
             }
             guard events.isEmpty || volts.isEmpty else { throw CLIError("give --at-events or --at-voltages-v, not both") }
             let recs = try TEMSequence.write(run: run, output: out, every: every, count: count, atVoltagesV: volts, atEvents: events,
-                                             threads: threads)
+                                             radiusSource: source, threads: threads)
             print("wrote \(recs.count) frames to \(out.path)")
             for r in recs {
                 let meas = r.measured.map { String(format: "measured R %.2f nm", $0.apexRadiusNM) } ?? "not measured"
@@ -78,6 +80,14 @@ struct TEMSequenceCommand: ParsableCommand {
     }
 }
 
+/// The value of a `--radius-from` option.
+private func parseRadiusSource(_ text: String) throws -> TipRadiusSource {
+    guard let s = TipRadiusSource(rawValue: text) else {
+        throw CLIError("--radius-from \(text): use one of \(TipRadiusSource.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return s
+}
+
 struct TEMMeasure: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "measure",
         abstract: "Measure apex radius, apex position and shank half-angle on a frame (8/16-bit PNG or TIFF); the needle may point in any direction.")
@@ -88,7 +98,9 @@ struct TEMMeasure: ParsableCommand {
     @Option(help: "Where the edge contour is drawn, from the vacuum (0) to the needle level at the apex centre (1).") var edgeLevel: Double = 0.5
     @Option(help: "Gaussian smoothing before segmentation and edge location, pixels (0–10).") var smoothingPx: Double = 1
     @Option(help: "Edge points within this angle of the axis, seen from the apex circle's centre, enter the circle fit, degrees (10–85).") var capHalfAngleDeg: Double = 60
-    @Flag(help: "Print JSON (keys apex_radius_nm, apex_x_nm, apex_y_nm, shank_half_angle_deg, cap_vertex_radius_nm, cap_conic_constant, …).") var json = false
+    @Option(help: "Method for apex_radius_nm: edge (contour + edge model) or cross-sections (needle areas from the projected thickness; needs the material's x_k).") var radiusFrom: String = "edge"
+    @Option(help: "Depth of the cap fitted by the cross-section method, in apex radii (0.1–1).") var sectionDepthRadii: Double = 0.3
+    @Flag(help: "Print JSON (keys apex_radius_nm, apex_x_nm, apex_y_nm, shank_half_angle_deg, edge_apex_radius_nm, section_apex_radius_nm, cap_vertex_radius_nm, cap_conic_constant, …).") var json = false
 
     func run() throws {
         try reportingErrors {
@@ -110,6 +122,8 @@ struct TEMMeasure: ParsableCommand {
             options.capFitHalfAngleDeg = capHalfAngleDeg
             options.edgeLevel = edgeLevel
             options.smoothingSigmaPx = smoothingPx
+            options.sectionCapDepthRadii = sectionDepthRadii
+            options.radiusSource = try parseRadiusSource(radiusFrom)
             let m = try TipShapeMeasurement.measure(pixels: pixels, width: w, height: h, pixelNM: pixelNM, options: options)
             let out: [String: Any] = ["apex_radius_nm": m.apexRadiusNM, "apex_x_nm": m.apexXNM, "apex_y_nm": m.apexYNM,
                                       "shank_half_angle_deg": m.shankHalfAngleDeg ?? NSNull(), "axis_angle_deg": m.axisAngleDeg,
@@ -117,6 +131,9 @@ struct TEMMeasure: ParsableCommand {
                                       "cap_conic_constant": m.capProfile?.conicConstant ?? NSNull(),
                                       "cap_profile_rms_nm": m.capProfile?.fitRMSNM ?? NSNull(),
                                       "raw_apex_radius_nm": m.rawApexRadiusNM, "edge_bias_nm": m.edgeBiasNM,
+                                      "radius_source": m.radiusSource.rawValue, "edge_apex_radius_nm": m.edgeApexRadiusNM,
+                                      "section_apex_radius_nm": m.sectionFit?.radiusNM ?? NSNull(),
+                                      "section_fit_rms_nm": m.sectionFit?.rmsNM ?? NSNull(),
                                       "edge_points": m.edgePointCount, "fit_rms_nm": m.fitRMSNM, "pixel_nm": pixelNM, "file": frame]
             if json {
                 print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
@@ -176,12 +193,16 @@ struct TEMCalibrate: ParsableCommand {
                                                environmentRadiusNM: environmentRadiusMM * 1e6, threads: threads)
             if json {
                 let rows = pts.map { ["true_radius_nm": $0.trueRadiusNM, "raw_radius_nm": $0.rawRadiusNM,
-                                      "corrected_radius_nm": $0.correctedRadiusNM, "residual_bias_nm": $0.residualBiasNM] }
+                                      "corrected_radius_nm": $0.correctedRadiusNM, "residual_bias_nm": $0.residualBiasNM,
+                                      "section_radius_nm": $0.sectionRadiusNM ?? NSNull()] as [String: Any] }
                 let out: [String: Any] = ["material": material, "defocus_nm": defocusNM, "voltage_v": voltageV, "points": rows]
                 print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
             } else {
-                print("true_radius_nm,raw_radius_nm,corrected_radius_nm,residual_bias_nm")
-                for p in pts { print(String(format: "%.3f,%.4f,%.4f,%.4f", p.trueRadiusNM, p.rawRadiusNM, p.correctedRadiusNM, p.residualBiasNM)) }
+                print("true_radius_nm,raw_radius_nm,corrected_radius_nm,residual_bias_nm,section_radius_nm")
+                for p in pts {
+                    print(String(format: "%.3f,%.4f,%.4f,%.4f,", p.trueRadiusNM, p.rawRadiusNM, p.correctedRadiusNM, p.residualBiasNM)
+                          + (p.sectionRadiusNM.map { String(format: "%.4f", $0) } ?? ""))
+                }
             }
         }
     }

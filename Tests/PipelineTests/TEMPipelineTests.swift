@@ -178,6 +178,19 @@ final class TEMPipelineTests: XCTestCase {
             XCTAssertEqual(m.apexRadiusNM, try XCTUnwrap(r.silhouetteApexRadiusNM), accuracy: 1.0, "frame \(r.index), outline")
             XCTAssertNotNil(r.fieldEstimateVPerNM)
         }
+        // The same frames measured from the cross-sections: frames.csv names the method and holds both radii.
+        let outCS = dir.appendingPathComponent("tem_sequence_cs")
+        let cs = try TEMSequence.write(run: run, output: outCS, radiusSource: .crossSections, threads: 2,
+                                       progress: ProgressReporter(enabled: false))
+        let rows = try String(contentsOf: outCS.appendingPathComponent("frames.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertTrue(rows[0].hasSuffix(",radius_method,measured_edge_apex_radius_nm,measured_section_apex_radius_nm"))
+        for (r, e) in zip(cs, recs) {
+            let m = try XCTUnwrap(r.measured, r.measurementError ?? "")
+            XCTAssertEqual(m.radiusSource, .crossSections, "frame \(r.index)")
+            XCTAssertEqual(m.edgeApexRadiusNM, try XCTUnwrap(e.measured).apexRadiusNM, accuracy: 1e-9, "same frame, same edge radius")
+            XCTAssertEqual(m.apexRadiusNM, try XCTUnwrap(r.trueApexRadiusNM), accuracy: 1.0, "frame \(r.index)")
+            XCTAssertTrue(rows[r.index + 1].contains(",cross-sections,"))
+        }
         // Frames at voltages: the first event at which V_DC reaches each value; unreachable voltages are an error.
         let v = run.eventVDCV
         let target = Double(v[v.count / 2])
