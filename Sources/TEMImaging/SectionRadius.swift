@@ -46,12 +46,18 @@ public struct SectionRadiusFit: Sendable, Codable, Equatable {
 
 /// Fits ``SectionRadiusFit`` (see there for the method).
 enum SectionRadius {
+    /// The fewest slices (half a pixel apart) the fitted cap must hold, i.e. 10 px below the blurred first 4 px: at
+    /// 0.24 nm/px the fit is made for R ≳ 11 nm. With 6, the 7–11 nm atomistic caps of
+    /// `Validation/reconstruction_claims` scattered by ±5–19 % around their radius.
+    static let minimumSlices = 20
+
     /// - Parameters:
     ///   - img: the frame divided by its vacuum level (dark level removed) and smoothed, row-major.
     ///   - apexPx: the edge-contour apex, pixel coordinates with the origin at the top-left pixel's corner.
     ///   - axis: unit vector from the shank towards the apex, pixel coordinates.
     ///   - edgeRadiusNM: the edge-model apex radius (start value and window size), nm.
-    /// - Returns: nil if the window leaves the frame, too few slices lie on the cap or the fit does not converge.
+    /// - Returns: nil if the window leaves the frame, fewer than ``minimumSlices`` slices lie on the fitted cap, or the
+    ///   fit does not converge.
     static func fit(img: [Float], width w: Int, height h: Int, pixelNM: Double, apexPx: (x: Double, y: Double),
                     axis d: (x: Double, y: Double), edgeRadiusNM: Double, contrastThicknessNM xk: Double,
                     capDepthRadii: Double, borderMarginPx: Int) -> SectionRadiusFit? {
@@ -97,7 +103,7 @@ enum SectionRadius {
             }
             sPx += step
         }
-        guard sNM.count >= 8 else { return nil }
+        guard sNM.count >= minimumSlices else { return nil }
 
         // Sphere profile A/π = 2R(s − s_a) − (s − s_a)²: q = A/π + s² = αs + β is a straight line with α = 2(R + s_a),
         // β = −s_a(2R + s_a), fitted by least squares to the slices from δ below the apex s_a to capDepthRadii·R below
@@ -110,7 +116,7 @@ enum SectionRadius {
         for _ in 0..<50 {
             let top = apex + deltaNM, bottom = apex + capDepthRadii * radius
             let sel = sNM.indices.filter { sNM[$0] >= top && sNM[$0] <= bottom }
-            guard sel.count >= 6 else { return nil }
+            guard sel.count >= minimumSlices else { return nil }
             if sel == selected { break }
             selected = sel
             var ms = 0.0, mq = 0.0
