@@ -172,32 +172,68 @@ public enum BiasPhase {
     }
 
     /// Needle radius at each specimen z read off a projected-thickness map: half the width of the region where
-    /// t > `thresholdNM` across the axis at that height (0 where the needle is absent).
+    /// t > `thresholdNM` across the axis at that height (0 ahead of the apex). Where the needle leaves the frame
+    /// (the axis outside it, or the needle wider than the frame), the shank is continued along a straight line fitted
+    /// to its last 20 nm in the frame: the needle goes on, and a profile that stopped at the border would end the bias field's line
+    /// charge there, as if the shank had a second apex just outside the frame (a dark band along that border).
     public static func radiusProfile(thicknessNM t: [Float], geometry g: FrameGeometry, thresholdNM: Float = 0.5) -> (Double) -> Double {
         // Sample along the axis every pixel; for each, walk outwards along ±x until t drops below the threshold.
         let span = Double(max(g.width, g.height)) * g.pixelNM
         let step = g.pixelNM
         let n = Int(2 * span / step) + 1
         var radii = [Double](repeating: 0, count: n)
+        var seen = [Bool](repeating: false, count: n)   // the whole width of the needle lies in the frame
         let z0 = g.apexZNM - span
+        func inFrame(_ x: Double, _ z: Double) -> Int? {
+            let p = g.pixel(xNM: x, zNM: z)
+            let u = Int(p.u.rounded(.down)), v = Int(p.v.rounded(.down))
+            return u >= 0 && v >= 0 && u < g.width && v < g.height ? v * g.width + u : nil
+        }
         for k in 0..<n {
             let z = z0 + Double(k) * step
-            var best = 0.0
+            guard inFrame(0, z) != nil else { continue }
+            var best = 0.0, clipped = false
             for sign in [-1.0, 1.0] {
                 var x = 0.0
                 while true {
-                    let p = g.pixel(xNM: sign * x, zNM: z)
-                    let u = Int(p.u), v = Int(p.v)
-                    guard u >= 0, v >= 0, u < g.width, v < g.height, t[v * g.width + u] > thresholdNM else { break }
+                    guard let i = inFrame(sign * x, z) else { clipped = true; break }
+                    guard t[i] > thresholdNM else { break }
                     x += step
                 }
                 best = max(best, x)
             }
             radii[k] = best
+            seen[k] = !clipped
         }
+        // The needle: from its apex (the highest seen row with a radius) down to the last seen row with one; continued
+        // below when the row after that was not seen (the needle leaves the frame) rather than empty (it ends).
+        var low = -1, top = -1
+        if let kt = (0..<n).last(where: { seen[$0] && radii[$0] > 0 }) {
+            top = kt; low = kt
+            while low > 0, seen[low - 1], radii[low - 1] > 0 { low -= 1 }
+        }
+        let continues = low >= 0 && (low == 0 || !seen[low - 1])
+        // Straight line fitted (least squares) to the lowest 20 nm seen: the profile is in whole pixels.
+        let m = max(1, min(top - low, Int((20 / step).rounded())))
+        var slope = 0.0, base = low >= 0 ? radii[low] : 0
+        if continues, m >= 2 {
+            var sk = 0.0, sr = 0.0, skk = 0.0, skr = 0.0
+            for k in low...(low + m) {
+                let x = Double(k - low), y = radii[k]
+                sk += x; sr += y; skk += x * x; skr += x * y
+            }
+            let c = Double(m + 1), den = c * skk - sk * sk
+            if den > 0 {
+                let b = (c * skr - sk * sr) / den
+                slope = max(0, -b)
+                base = (sr - b * sk) / c
+            }
+        }
+        let profile = radii
         return { z in
             let k = Int(((z - z0) / step).rounded())
-            return k >= 0 && k < n ? radii[k] : 0
+            if continues, k < low { return base + Double(low - k) * slope }
+            return k >= 0 && k < n ? profile[k] : 0
         }
     }
 }

@@ -114,6 +114,26 @@ final class TEMPipelineTests: XCTestCase {
         XCTAssertEqual(radii[1], radii[0], accuracy: 0.3)
     }
 
+    /// The radius profile read off a frame continues the shank where the needle leaves the frame (so the bias
+    /// field's line charge does not end at the border), and ends where a needle ends inside the frame.
+    func testRadiusProfileContinuesTheShankBeyondTheFrame() throws {
+        let geo = try NeedleGeometry(apexRadiusNM: 20, shankHalfAngleDeg: 10, lengthNM: 400)
+        let g = FrameGeometry(width: 300, height: 300, pixelNM: 0.24, needleDirectionDeg: -90, apexU: 150.3, apexV: 60.2)
+        let t = ProjectedThickness.analytic(radiusAtZ: { geo.radiusNM(atZ: $0) }, geometry: g, subsamples: 2)
+        let profile = BiasPhase.radiusProfile(thicknessNM: t, geometry: g)
+        // The frame shows the needle down to z = −(300 − 60.2)·0.24 ≈ −57.6 nm.
+        for z in [-30.0, -50, -80, -150] {
+            XCTAssertEqual(profile(z), geo.radiusNM(atZ: z), accuracy: 0.6, "z = \(z) nm")
+        }
+        XCTAssertEqual(profile(5), 0)
+        // A needle that ends 40 nm below its apex, inside the frame, is not continued.
+        let short = ProjectedThickness.analytic(radiusAtZ: { $0 > -40 ? geo.radiusNM(atZ: $0) : 0 }, geometry: g, subsamples: 2)
+        let shortProfile = BiasPhase.radiusProfile(thicknessNM: short, geometry: g)
+        XCTAssertEqual(shortProfile(-30), geo.radiusNM(atZ: -30), accuracy: 0.6)
+        XCTAssertEqual(shortProfile(-50), 0)
+        XCTAssertEqual(shortProfile(-80), 0)
+    }
+
     /// Frames of analytic needles through the whole imaging chain (exit wave, CTF, MTF, noise at the default dose),
     /// measured in focus: the apex radius within 1 nm of the truth for R = 10–100 nm.
     func testMeasuredApexRadiusOnFullFramesInFocus() throws {
