@@ -114,6 +114,35 @@ public enum ProjectedThickness {
         return out
     }
 
+    /// The needle continued below its atomistic base as a solid cone of the shank's half-angle, matched to
+    /// ``maps(atoms:alive:material:materialCount:atomicVolumeNM3:geometry:oversample:threads:)`` so that the two join
+    /// without a seam. The cone takes the base's own radius, the area-equivalent radius √(NΩ/πh) of the atoms in the
+    /// lowest h = 2 nm carried to the base with the half-angle. It starts half a layer below the lowest atom, whose
+    /// volume reaches that far; the layer spacing is the median gap between the distinct heights of those atoms, at
+    /// most Ω^(1/3). It is blurred with the same Gaussian as the atoms' map. A sharp cone of the nominal radius starting
+    /// at the lowest atom drew a bright-and-dark line across the needle.
+    public static func coneBelow(atoms: TruthAtoms, atomicVolumeNM3: Double, halfAngleDeg: Double, geometry g: FrameGeometry,
+                                 threads: Int = 2) -> [Float] {
+        guard let zMin = atoms.zNM.min() else { return [Float](repeating: 0, count: g.width * g.height) }
+        let zb = Double(zMin), h = 2.0, omega = atomicVolumeNM3
+        let tanA = tan(halfAngleDeg * .pi / 180)
+        var heights: [Double] = [], count = 0
+        for z in atoms.zNM where Double(z) < zb + h {
+            count += 1
+            heights.append((Double(z) * 1e4).rounded() / 1e4)
+        }
+        // Mean radius of the slab sits at its middle height: carry it down to the base.
+        let rBase = (Double(count) * omega / (.pi * h)).squareRoot() + 0.5 * h * tanA
+        let levels = Array(Set(heights)).sorted()
+        var gaps: [Double] = []
+        for i in 1..<max(1, levels.count) where levels[i] - levels[i - 1] > 1e-3 { gaps.append(levels[i] - levels[i - 1]) }
+        gaps.sort()
+        let layer = min(pow(omega, 1.0 / 3.0), gaps.isEmpty ? 0 : gaps[gaps.count / 2])
+        let top = zb - layer / 2
+        let cone = analytic(radiusAtZ: { z in z < top ? rBase + (zb - z) * tanA : 0 }, geometry: g, subsamples: 2)
+        return gaussianBlur(cone, width: g.width, height: g.height, sigmaPx: pow(omega, 1.0 / 3.0) / g.pixelNM, threads: threads)
+    }
+
     /// Analytic projected thickness of a body of revolution about the needle axis with radius profile r(z):
     /// the chord 2√(r(z)² − x²) at each pixel, averaged over `subsamples`² points per pixel.
     public static func analytic(radiusAtZ: (Double) -> Double, geometry g: FrameGeometry, subsamples: Int = 4) -> [Float] {

@@ -111,11 +111,9 @@ public enum NeedleFrames {
         let nMat = t.layer == nil ? 1 : 2
         var maps = ProjectedThickness.maps(atoms: atoms, alive: alive, material: nMat > 1 ? material : nil, materialCount: nMat,
                                            atomicVolumeNM3: atomicVolumeNM3, geometry: g, oversample: t.oversample, threads: threads)
-        if let shank, let zBase = atoms.zNM.min() {
-            let zb = Double(zBase)
-            let rb = shank.radiusNM(atZ: -shank.lengthNM)
-            let tanA = tan(shank.shankHalfAngleDeg * .pi / 180)
-            let cone = ProjectedThickness.analytic(radiusAtZ: { z in z < zb ? rb + (zb - z) * tanA : 0 }, geometry: g, subsamples: 2)
+        if let shank {
+            let cone = ProjectedThickness.coneBelow(atoms: atoms, atomicVolumeNM3: atomicVolumeNM3, halfAngleDeg: shank.shankHalfAngleDeg,
+                                                    geometry: g, threads: threads)
             for k in 0..<cone.count { maps[0][k] += cone[k] }
         }
         var phase: [Float]? = nil
