@@ -116,40 +116,105 @@ public enum ProjectedThickness {
 
     /// The needle continued below its atomistic base as a solid cone of the shank's half-angle, matched to
     /// ``maps(atoms:alive:material:materialCount:atomicVolumeNM3:geometry:oversample:threads:)`` so that the two join
-    /// without a seam. The cone takes the base's own radius, the area-equivalent radius √(NΩ/πh) of the atoms in the
-    /// lowest h = 2 nm carried to the base with the half-angle. It starts half a layer below the lowest atom, whose
-    /// volume reaches that far; the layer spacing is the median gap between the distinct heights of those atoms, at
-    /// most Ω^(1/3). It is blurred with the same Gaussian as the atoms' map. A sharp cone of the nominal radius starting
-    /// at the lowest atom drew a bright-and-dark line across the needle.
+    /// without a seam. Its top and base radius come from the atoms' own volume: the volume of the atoms less than e
+    /// above the lowest one, V(e) for e = 0.5 … 3 nm, is fitted with a parabola; its zero is where a continuous body
+    /// of that volume would end (about half a layer below the lowest atom, whose volume reaches that far), and its
+    /// slope there is the base's area. The cone is blurred with the same Gaussian as the atoms' map. A sharp cone of
+    /// the nominal radius starting at the lowest atom drew a bright-and-dark line across the needle.
+    ///   - atomMap: the atoms' own map (from `maps`), if at hand: the top is then moved to where its thickness along the
+    ///     axis falls to half, so that the two blurred edges meet at the same height (an offset of a sixth of a pixel
+    ///     already leaves a 7 % dip).
     public static func coneBelow(atoms: TruthAtoms, atomicVolumeNM3: Double, halfAngleDeg: Double, geometry g: FrameGeometry,
-                                 threads: Int = 2) -> [Float] {
+                                 atomMap: [Float]? = nil, threads: Int = 2) -> [Float] {
         guard let zMin = atoms.zNM.min() else { return [Float](repeating: 0, count: g.width * g.height) }
-        let zb = Double(zMin), h = 2.0, omega = atomicVolumeNM3
+        let zb = Double(zMin), h = 3.0, omega = atomicVolumeNM3
         let tanA = tan(halfAngleDeg * .pi / 180)
-        var heights: [Double] = [], count = 0
-        for z in atoms.zNM where Double(z) < zb + h {
-            count += 1
-            heights.append((Double(z) * 1e4).rounded() / 1e4)
+        // Volume of the atoms below zb + e, V(e), for e = 0.5 … 3 nm: a body with a flat base at `top` and area
+        // A(z) = A₀ − c(z − zb) gives V(e) = A₀(e + zb − top) − …, a parabola in e whose value extrapolated to
+        // e = top − zb is zero. Fitting it by least squares on a fine grid averages over the atomic layers.
+        var zs: [Double] = []
+        for z in atoms.zNM where Double(z) < zb + h { zs.append(Double(z) - zb) }
+        zs.sort()
+        var es: [Double] = [], vs: [Double] = []
+        var j = 0
+        for k in 0...250 {
+            let e = 0.5 + Double(k) * 0.01
+            while j < zs.count, zs[j] < e { j += 1 }
+            es.append(e); vs.append(Double(j) * omega)
         }
-        // Mean radius of the slab sits at its middle height: carry it down to the base.
-        let rBase = (Double(count) * omega / (.pi * h)).squareRoot() + 0.5 * h * tanA
-        let levels = Array(Set(heights)).sorted()
-        var gaps: [Double] = []
-        for i in 1..<max(1, levels.count) where levels[i] - levels[i - 1] > 1e-3 { gaps.append(levels[i] - levels[i - 1]) }
-        gaps.sort()
-        let layer = min(pow(omega, 1.0 / 3.0), gaps.isEmpty ? 0 : gaps[gaps.count / 2])
-        let top = zb - layer / 2
-        let cone = analytic(radiusAtZ: { z in z < top ? rBase + (zb - z) * tanA : 0 }, geometry: g, subsamples: 2)
+        // Quadratic least squares V = p0 + p1 e + p2 e² (normal equations, centred for conditioning).
+        let me = es.reduce(0, +) / Double(es.count)
+        var m = [[Double]](repeating: [0, 0, 0], count: 3), rhs = [0.0, 0.0, 0.0]
+        for (e, v) in zip(es, vs) {
+            let x = e - me, basis = [1, x, x * x]
+            for r in 0..<3 { rhs[r] += basis[r] * v; for c in 0..<3 { m[r][c] += basis[r] * basis[c] } }
+        }
+        var top = zb, rBase = (Double(zs.count) * omega / (.pi * h)).squareRoot() + 0.5 * h * tanA
+        if let p = solve3x3(m, rhs), p[1] > 0 {
+            // Root of p0 + p1 x + p2 x² nearest the base (x = e − me), by Newton from the linear root.
+            var x = -p[0] / p[1]
+            for _ in 0..<20 { let f = p[0] + p[1] * x + p[2] * x * x, d = p[1] + 2 * p[2] * x; if d != 0 { x -= f / d } }
+            let offset = x + me                                 // top − zb
+            if offset.isFinite, abs(offset) < pow(omega, 1.0 / 3.0) {
+                top = zb + offset
+                let areaAtTop = p[1] + 2 * p[2] * x             // dV/de at the base
+                if areaAtTop > 0 { rBase = (areaAtTop / .pi).squareRoot() - offset * tanA }
+            }
+        }
+        if let map = atomMap, map.count == g.width * g.height, let edge = halfThicknessHeight(map, geometry: g, zBase: zb, radiusNM: rBase),
+           abs(edge - top) < pow(omega, 1.0 / 3.0) {
+            top = edge
+        }
+        let cone = analytic(radiusAtZ: { z in z < top ? rBase + (zb - z) * tanA : 0 }, geometry: g, subsamples: 2, fineNearZ: top)
         return gaussianBlur(cone, width: g.width, height: g.height, sigmaPx: pow(omega, 1.0 / 3.0) / g.pixelNM, threads: threads)
+    }
+
+    /// Height near `zBase` where the map's thickness within 0.3 r of the axis falls to half its mean 1–2 nm above the
+    /// base (linear interpolation between samples 0.02 nm apart); nil if the base is not in the frame.
+    static func halfThicknessHeight(_ map: [Float], geometry g: FrameGeometry, zBase: Double, radiusNM r: Double) -> Double? {
+        func mean(atZ z: Double) -> Double? {
+            var acc = 0.0, n = 0
+            var x = -0.3 * r
+            while x <= 0.3 * r {
+                let p = g.pixel(xNM: x, zNM: z)
+                let u = p.u - 0.5, v = p.v - 0.5
+                if u >= 0, v >= 0, u < Double(g.width - 1), v < Double(g.height - 1) {
+                    let i = Int(u), j = Int(v), fu = u - Double(i), fv = v - Double(j)
+                    let a = Double(map[j * g.width + i]), b = Double(map[j * g.width + i + 1])
+                    let c = Double(map[(j + 1) * g.width + i]), d = Double(map[(j + 1) * g.width + i + 1])
+                    acc += (a * (1 - fu) + b * fu) * (1 - fv) + (c * (1 - fu) + d * fu) * fv
+                    n += 1
+                }
+                x += 0.5 * g.pixelNM
+            }
+            return n > 0 ? acc / Double(n) : nil
+        }
+        var ref = 0.0, nRef = 0
+        var z = zBase + 1
+        while z <= zBase + 2 { if let m = mean(atZ: z) { ref += m; nRef += 1 }; z += 0.05 }
+        guard nRef > 0, ref > 0 else { return nil }
+        let half = 0.5 * ref / Double(nRef)
+        var zHi = zBase + 1, previous = mean(atZ: zHi)
+        while zHi > zBase - 1.5 {
+            let zLo = zHi - 0.02
+            guard let a = previous, let b = mean(atZ: zLo) else { return nil }
+            if a >= half, b < half { return zLo + 0.02 * (half - b) / (a - b) }
+            previous = b; zHi = zLo
+        }
+        return nil
     }
 
     /// Analytic projected thickness of a body of revolution about the needle axis with radius profile r(z):
     /// the chord 2√(r(z)² − x²) at each pixel, averaged over `subsamples`² points per pixel.
-    public static func analytic(radiusAtZ: (Double) -> Double, geometry g: FrameGeometry, subsamples: Int = 4) -> [Float] {
+    /// - Parameter fineNearZ: pixels whose centre lies within 1.5 pixels of this specimen z are averaged over 16 × 16
+    ///   points instead (a sharp end of the body there lands within 1/16 pixel of its place).
+    public static func analytic(radiusAtZ: (Double) -> Double, geometry g: FrameGeometry, subsamples: Int = 4,
+                                fineNearZ: Double? = nil) -> [Float] {
         var map = [Float](repeating: 0, count: g.width * g.height)
-        let s = max(1, subsamples)
         for v in 0..<g.height {
             for u in 0..<g.width {
+                var s = max(1, subsamples)
+                if let zf = fineNearZ, abs(g.specimen(u: Double(u) + 0.5, v: Double(v) + 0.5).zNM - zf) < 1.5 * g.pixelNM { s = 16 }
                 var acc = 0.0
                 for j in 0..<s { for i in 0..<s {
                     let p = g.specimen(u: Double(u) + (Double(i) + 0.5) / Double(s), v: Double(v) + (Double(j) + 0.5) / Double(s))
@@ -163,6 +228,21 @@ public enum ProjectedThickness {
     }
 }
 
+
+/// Solves the 3 × 3 system m·x = v by Cramer's rule; nil if singular.
+func solve3x3(_ m: [[Double]], _ v: [Double]) -> [Double]? {
+    func det(_ a: [[Double]]) -> Double {
+        a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+            + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
+    }
+    let d = det(m)
+    guard d.isFinite, abs(d) > 1e-300 else { return nil }
+    return (0..<3).map { c in
+        var a = m
+        for r in 0..<3 { a[r][c] = v[r] }
+        return det(a) / d
+    }
+}
 /// Separable Gaussian blur (kernel truncated at 4σ, edges treated as vacuum), rows split over threads in fixed
 /// blocks so the result does not depend on the thread count.
 func gaussianBlur(_ img: [Float], width w: Int, height h: Int, sigmaPx: Double, threads: Int = 1) -> [Float] {

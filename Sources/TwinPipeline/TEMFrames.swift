@@ -113,7 +113,7 @@ public enum NeedleFrames {
                                            atomicVolumeNM3: atomicVolumeNM3, geometry: g, oversample: t.oversample, threads: threads)
         if let shank {
             let cone = ProjectedThickness.coneBelow(atoms: atoms, atomicVolumeNM3: atomicVolumeNM3, halfAngleDeg: shank.shankHalfAngleDeg,
-                                                    geometry: g, threads: threads)
+                                                    geometry: g, atomMap: maps[0], threads: threads)
             for k in 0..<cone.count { maps[0][k] += cone[k] }
         }
         var phase: [Float]? = nil

@@ -114,6 +114,46 @@ final class TEMPipelineTests: XCTestCase {
         XCTAssertEqual(radii[1], radii[0], accuracy: 0.3)
     }
 
+    /// The cone that continues an atomistic needle below its base joins the atoms' map without a seam: the thickness
+    /// along the axis stays within 1.5 % of the straight line through the rows 3–8 nm above and below the base. A sharp
+    /// cone of the nominal radius starting at the lowest atom (the former join) leaves a 29 % step there.
+    func testContinuationConeJoinsTheAtomsWithoutASeam() throws {
+        let (atoms, s) = try needle(radius: 10, angle: 5, length: 30)
+        let omega = s.lattice.atomicVolumeNM3
+        let g = FrameGeometry(width: 200, height: 220, pixelNM: 0.24, needleDirectionDeg: -90, apexU: 100.3, apexV: 10.2)
+        let atomMap = ProjectedThickness.maps(atoms: atoms, atomicVolumeNM3: omega, geometry: g, oversample: 2)[0]
+        let cone = ProjectedThickness.coneBelow(atoms: atoms, atomicVolumeNM3: omega, halfAngleDeg: 5, geometry: g, atomMap: atomMap)
+        let zb = Double(try XCTUnwrap(atoms.zNM.min()))
+        let tanA = tan(5 * Double.pi / 180)
+        let oldCone = ProjectedThickness.analytic(radiusAtZ: { z in z < zb ? s.geometry.radiusNM(atZ: -30) + (zb - z) * tanA : 0 },
+                                                  geometry: g, subsamples: 2)
+        // Mean thickness of the pixels within 4 nm of the axis on each row, against the row's z.
+        func rows(_ m: [Float]) -> [(z: Double, t: Double)] {
+            (0..<g.height).map { v in
+                var acc = 0.0, n = 0
+                for u in 0..<g.width {
+                    let p = g.specimen(u: Double(u) + 0.5, v: Double(v) + 0.5)
+                    if abs(p.xNM) < 4 { acc += Double(m[v * g.width + u]); n += 1 }
+                }
+                return (g.specimen(u: g.apexU, v: Double(v) + 0.5).zNM, acc / Double(max(1, n)))
+            }
+        }
+        func worstStep(_ m: [Float]) -> Double {
+            let r = rows(m)
+            let fitRows = r.filter { abs($0.z - zb) >= 3 && abs($0.z - zb) <= 8 }
+            let n = Double(fitRows.count)
+            let mz = fitRows.reduce(0) { $0 + $1.z } / n, mt = fitRows.reduce(0) { $0 + $1.t } / n
+            let b = fitRows.reduce(0) { $0 + ($1.z - mz) * ($1.t - mt) } / fitRows.reduce(0) { $0 + ($1.z - mz) * ($1.z - mz) }
+            return r.filter { abs($0.z - zb) < 1.5 }.map { abs($0.t - (mt + b * ($0.z - mz))) / $0.t }.max() ?? .infinity
+        }
+        let joined = zip(atomMap, cone).map { $0 + $1 }
+        let former = zip(atomMap, oldCone).map { $0 + $1 }
+        let new = worstStep(joined), old = worstStep(former)
+        print(String(format: "continuation cone: largest row deviation at the join %.2f %% (former join %.2f %%)", 100 * new, 100 * old))
+        XCTAssertLessThan(new, 0.015)
+        XCTAssertLessThan(new, 0.5 * old)
+    }
+
     /// The radius profile read off a frame continues the shank where the needle leaves the frame (so the bias
     /// field's line charge does not end at the border), and ends where a needle ends inside the frame.
     func testRadiusProfileContinuesTheShankBeyondTheFrame() throws {
