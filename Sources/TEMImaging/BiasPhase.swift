@@ -174,8 +174,9 @@ public enum BiasPhase {
     /// Needle radius at each specimen z read off a projected-thickness map: half the width of the region where
     /// t > `thresholdNM` across the axis at that height (0 ahead of the apex). Where the needle leaves the frame
     /// (the axis outside it, or the needle wider than the frame), the shank is continued along a straight line fitted
-    /// to its last 20 nm in the frame: the needle goes on, and a profile that stopped at the border would end the bias field's line
-    /// charge there, as if the shank had a second apex just outside the frame (a dark band along that border).
+    /// to its last 20 nm in the frame: the needle goes on, and a profile that stopped at the border would end the bias
+    /// field's line charge there, as if the shank had a second apex just outside the frame (a dark band along that
+    /// border).
     public static func radiusProfile(thicknessNM t: [Float], geometry g: FrameGeometry, thresholdNM: Float = 0.5) -> (Double) -> Double {
         // Sample along the axis every pixel; for each, walk outwards along ±x until t drops below the threshold.
         let span = Double(max(g.width, g.height)) * g.pixelNM

@@ -150,7 +150,7 @@ public enum ProjectedThickness {
             for r in 0..<3 { rhs[r] += basis[r] * v; for c in 0..<3 { m[r][c] += basis[r] * basis[c] } }
         }
         var top = zb, rBase = (Double(zs.count) * omega / (.pi * h)).squareRoot() + 0.5 * h * tanA
-        if let p = solve3x3(m, rhs), p[1] > 0 {
+        if let p = DenseLinearSolve.solve(m.flatMap { $0 }, rhs, n: 3), p[1] > 0 {
             // Root of p0 + p1 x + p2 x² nearest the base (x = e − me), by Newton from the linear root.
             var x = -p[0] / p[1]
             for _ in 0..<20 { let f = p[0] + p[1] * x + p[2] * x * x, d = p[1] + 2 * p[2] * x; if d != 0 { x -= f / d } }
@@ -228,21 +228,6 @@ public enum ProjectedThickness {
     }
 }
 
-
-/// Solves the 3 × 3 system m·x = v by Cramer's rule; nil if singular.
-func solve3x3(_ m: [[Double]], _ v: [Double]) -> [Double]? {
-    func det(_ a: [[Double]]) -> Double {
-        a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
-            + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
-    }
-    let d = det(m)
-    guard d.isFinite, abs(d) > 1e-300 else { return nil }
-    return (0..<3).map { c in
-        var a = m
-        for r in 0..<3 { a[r][c] = v[r] }
-        return det(a) / d
-    }
-}
 /// Separable Gaussian blur (kernel truncated at 4σ, edges treated as vacuum), rows split over threads in fixed
 /// blocks so the result does not depend on the thread count.
 func gaussianBlur(_ img: [Float], width w: Int, height h: Int, sigmaPx: Double, threads: Int = 1) -> [Float] {
