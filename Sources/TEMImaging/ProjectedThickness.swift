@@ -177,14 +177,7 @@ public enum ProjectedThickness {
             var x = -0.3 * r
             while x <= 0.3 * r {
                 let p = g.pixel(xNM: x, zNM: z)
-                let u = p.u - 0.5, v = p.v - 0.5
-                if u >= 0, v >= 0, u < Double(g.width - 1), v < Double(g.height - 1) {
-                    let i = Int(u), j = Int(v), fu = u - Double(i), fv = v - Double(j)
-                    let a = Double(map[j * g.width + i]), b = Double(map[j * g.width + i + 1])
-                    let c = Double(map[(j + 1) * g.width + i]), d = Double(map[(j + 1) * g.width + i + 1])
-                    acc += (a * (1 - fu) + b * fu) * (1 - fv) + (c * (1 - fu) + d * fu) * fv
-                    n += 1
-                }
+                if let t = bilinearSample(map, g.width, g.height, u: p.u - 0.5, v: p.v - 0.5) { acc += t; n += 1 }
                 x += 0.5 * g.pixelNM
             }
             return n > 0 ? acc / Double(n) : nil

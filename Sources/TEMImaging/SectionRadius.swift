@@ -76,12 +76,7 @@ enum SectionRadius {
         // Bilinear sample of the image at (x, y) in corner-origin pixel coordinates; nil outside the usable frame.
         func sample(_ x: Double, _ y: Double) -> Double? {
             guard x >= lo, y >= lo, x <= Double(w) - lo, y <= Double(h) - lo else { return nil }
-            let u = x - 0.5, v = y - 0.5
-            let x0 = max(0, min(Int(u), w - 2)), y0 = max(0, min(Int(v), h - 2))
-            let fx = u - Double(x0), fy = v - Double(y0)
-            let a = Double(img[y0 * w + x0]), b = Double(img[y0 * w + x0 + 1])
-            let c = Double(img[(y0 + 1) * w + x0]), e = Double(img[(y0 + 1) * w + x0 + 1])
-            return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + e * fx) * fy
+            return bilinearSample(img, w, h, u: x - 0.5, v: y - 0.5)
         }
         func thickness(_ i: Double) -> Double { xk * log(1 / max(i, 1e-4)) }
         var sNM: [Double] = [], rNM: [Double] = []

@@ -682,14 +682,7 @@ public enum TipShapeMeasurement {
         let step = 0.25, reach = 2.5
         let nSteps = Int(2 * reach / step)
         @inline(__always) func at(_ x: Int, _ y: Int) -> Double { Double(img[y * w + x]) }
-        // Bilinear value at a point in pixel-centre coordinates (u, v) = (x − ½, y − ½); nil outside.
-        @inline(__always) func bilinear(_ u: Double, _ v: Double) -> Double? {
-            guard u >= 0, v >= 0, u <= Double(w - 1), v <= Double(h - 1) else { return nil }
-            let x0 = min(Int(u), w - 2), y0 = min(Int(v), h - 2)
-            let fx = u - Double(x0), fy = v - Double(y0)
-            let a = at(x0, y0), b = at(x0 + 1, y0), c = at(x0, y0 + 1), d = at(x0 + 1, y0 + 1)
-            return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy
-        }
+        @inline(__always) func bilinear(_ u: Double, _ v: Double) -> Double? { bilinearSample(img, w, h, u: u, v: v) }
         let m = max(margin, 1)
         guard w > 2 * m + 2, h > 2 * m + 2 else { return out }
         let lv = Double(level)
@@ -952,4 +945,17 @@ public enum TipShapeMeasurement {
         }
         return rawNM
     }
+}
+
+/// Bilinear value of a row-major `w` × `h` image at a point in pixel-centre coordinates (u, v) = (x − ½, y − ½) of
+/// the corner-origin coordinates (x, y); nil outside [0, w − 1] × [0, h − 1]. Shared by the edge location, the
+/// cross-section integrals and the continuation cone's join.
+@inline(__always)
+func bilinearSample(_ img: [Float], _ w: Int, _ h: Int, u: Double, v: Double) -> Double? {
+    guard u >= 0, v >= 0, u <= Double(w - 1), v <= Double(h - 1) else { return nil }
+    let x0 = min(Int(u), w - 2), y0 = min(Int(v), h - 2)
+    let fx = u - Double(x0), fy = v - Double(y0)
+    let a = Double(img[y0 * w + x0]), b = Double(img[y0 * w + x0 + 1])
+    let c = Double(img[(y0 + 1) * w + x0]), d = Double(img[(y0 + 1) * w + x0 + 1])
+    return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy
 }
