@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "FieldEvaporationTests", dependencies: ["FieldEvaporation", "TwinCore", "MaterialsData", "SpecimenBuilder"]),
         .testTarget(name: "TEMImagingTests", dependencies: ["TEMImaging", "TwinCore"]),
         .testTarget(name: "IonOpticsTests", dependencies: ["IonOptics", "TwinCore", "MaterialsData"]),
-        .testTarget(name: "MassSpectrumTests", dependencies: ["MassSpectrum", "IonOptics", "TwinPipeline", "TwinCore", "MaterialsData", "FileFormats"]),
+        .testTarget(name: "MassSpectrumTests", dependencies: ["MassSpectrum", "IonOptics", "TwinPipeline", "TwinCore", "MaterialsData", "FileFormats", "TestDatasets"]),
         .testTarget(name: "ReconstructionTests", dependencies: ["Reconstruction", "FileFormats", "TwinCore", "TwinPipeline", "ScenarioConfig", "TestDatasets"]),
         .testTarget(name: "PipelineTests", dependencies: ["TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder", "Analysis", "TEMImaging"]),
     ]

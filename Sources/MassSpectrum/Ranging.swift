@@ -41,26 +41,83 @@ public struct ElementFraction: Sendable {
     public var upper95: Double
 }
 
+/// A peak of an automatically ranged spectrum.
+public struct RangedPeak: Sendable {
+    /// Apex m/n of the smoothed spectrum, Da.
+    public var apexDa: Double
+    /// The range, [lowDa, highDa).
+    public var lowDa: Double
+    public var highDa: Double
+    /// Ions in the range (exact count from the ion list).
+    public var counts: Int
+    /// Local flat-TOF background ions in the range (see ``Quantification``).
+    public var background: Double
+    /// The species this range is assigned to (largest fitted contribution), or nil when unassigned.
+    public var assigned: IonSpecies?
+    /// Fitted ions of each contributing species in this range (label, ions), largest first.
+    public var contributions: [(label: String, ions: Double)]
+    /// Labels of every candidate species with a line in the range.
+    public var candidates: [String]
+    /// Why the peak is unassigned (no candidate line, or the candidates explain too little of it).
+    public var unassignedReason: String?
+    public var net: Double { max(0, Double(counts) - background) }
+}
+
+/// A species' fitted amount in the whole spectrum.
+public struct FittedSpecies: Sendable {
+    public var species: IonSpecies
+    /// Ions of the species over all its lines (ranged or not), from the isotope-pattern fit.
+    public var ions: Double
+    /// 1σ counting error: √(ions / coverage), coverage the summed abundance of its lines that fall in ranges.
+    public var sigma: Double
+    /// Summed abundance of the species' lines that fall in detected peaks.
+    public var coverage: Double
+}
+
 /// Result of automatic ranging.
 public struct RangingResult: Sendable {
+    /// The range table (one ion per formula; written as RRNG).
     public var table: RangeTable
-    public var peaks: [IdentifiedPeak]
-    /// Atom fractions by Z from an abundance-weighted decomposition of all ranged counts (overlaps shared out
-    /// by natural isotope abundance), with the 1σ binomial counting error and the 95 % Clopper–Pearson interval.
+    /// Assigned peaks, in m/n order (one range each, in `table` order).
+    public var peaks: [RangedPeak]
+    /// Significant peaks that no candidate explains, with their counts (not in `table`).
+    public var unassigned: [RangedPeak]
+    /// Species with a non-zero fitted amount, largest first.
+    public var species: [FittedSpecies]
+    /// Atom fractions from the isotope-pattern decomposition (overlaps such as ⁵⁴Fe²⁺/⁵⁴Cr²⁺ or ²H⁺/H₂⁺ split by
+    /// the fitted species, molecular ions broken into atoms), with the 1σ counting error and the 95 %
+    /// Clopper–Pearson interval on the decomposed atom count.
     public var composition: [ElementFraction]
     /// Decomposed atom counts by Z.
     public var elementCounts: [(z: Int, count: Double)]
+    /// The composition that the written range table gives with exact counts (what APAV or IVAS compute from
+    /// `table` without background correction).
+    public var ranged: RangeQuantification
+    /// Fraction of all ions that fall in assigned ranges, and in unassigned peaks.
+    public var assignedFraction: Double
+    public var unassignedFraction: Double
+    /// Weighted residual of the pattern fit, √(χ²/rows).
+    public var fitResidual: Double
 }
 
-/// **Baseline** automatic ranging for spectra whose elements are known.
+/// **Automatic ranging that knows APT spectra.**
 ///
-/// 1. Expected lines: every natural isotope of the given elements at charge states 1…`maxCharge`.
-/// 2. Peaks: local maxima of the histogram above `minCounts` that lie within `toleranceDa` of an expected line.
-/// 3. Range of a peak: grown from the maximum while the counts (smoothed over ±3 bins) keep falling and stay above
-///    the background (the median bin count) and 1 % of the peak, never past half-way to a neighbouring expected line.
-/// 4. Composition: counts of each range are shared out between its candidate isotopes in proportion to
-///    fraction × abundance, solved by least squares for the element totals (the usual isotope-ratio
-///    decomposition of overlapping peaks, e.g. ⁵⁴Fe²⁺/⁵⁴Cr²⁺ at 27 Da).
+/// 1. Peaks: maxima of the spectrum smoothed over ±2 bins that stand at least 5 √B above the flat-TOF background B
+///    (``FlatTOFBackground``) and hold at least `minCounts` net ions, above 0.5 Da.
+/// 2. Range of a peak: from the apex outwards while the smoothed counts stay above background + 1 % of the peak's
+///    net height, cut at the minimum between neighbouring peaks, at most max(0.15 Da, 1 %) below and
+///    max(1 Da, 4 %) above the apex (tails). No range starts below 0.5 Da.
+/// 3. Candidates: ``IonSpecies/candidates(elements:maxCharge:molecules:)`` — atoms, hydrogen and the common
+///    molecular ions the given elements allow.
+/// 4. Fit: exact net counts of every peak (local background subtracted) and of every significant line of a
+///    candidate that falls in no peak (observed ≈ 0 there) are modelled as Σ_s N_s a_{s,r}, a the summed abundance
+///    of species s's lines in row r; the N_s ≥ 0 minimise the weighted χ² (σ² = C + 1 + (0.05 C)²: counting and
+///    a 5 % pattern error: isotope ratios of the largest real peaks are off by several per cent from detector dead time) plus a small relative penalty 0.02 (atoms − 1 + (charge − 1)/2) of each species' weighted signal, so that where the data
+///    cannot tell two species apart (¹⁶O⁺ / ¹⁶O₂²⁺) the simpler one is taken (coordinate descent on the
+///    convex problem). Isotope patterns tie the peaks of a species together across the whole spectrum: 2 Da is
+///    H₂⁺, not ²H⁺, because ²H⁺ would need 8,700 × its counts at 1 Da.
+/// 5. Assignment: each range goes to the species with the largest fitted share of it; a peak with no candidate
+///    line, or of which the candidates explain < 30 %, is reported as unassigned with its counts.
 public enum AutoRanging {
     public static func expectedPeaks(elements: [Int], maxCharge: Int) -> [IsotopePeak] {
         var out: [IsotopePeak] = []
@@ -76,125 +133,245 @@ public enum AutoRanging {
         return out.sorted { ($0.mnDa, $0.z, $0.charge) < ($1.mnDa, $1.z, $1.charge) }
     }
 
-    /// - Parameter backgroundPerBin: background counts per bin (e.g. ``FlatTOFBackground/perBin(_:)``); a range
-    ///   stops where the counts reach it. Default: the median bin count of the whole spectrum, for every bin.
-    public static func range(histogram h: MassHistogram, elements: [Int], maxCharge: Int = 3,
-                             toleranceDa: Double = 0.1, minCounts: Int = 5, backgroundPerBin: [Double]? = nil) -> RangingResult {
-        let lines = expectedPeaks(elements: elements, maxCharge: maxCharge)
-        let c = h.counts
-        // Background level: given per bin, or the median bin count of the whole spectrum (0 for a clean simulated
-        // spectrum).
-        let sortedCounts = backgroundPerBin == nil ? c.sorted() : []
-        let median = sortedCounts.isEmpty ? 0 : Double(sortedCounts[sortedCounts.count / 2])
-        let bg = backgroundPerBin?.count == c.count ? backgroundPerBin! : [Double](repeating: median, count: c.count)
-        var peaks: [IdentifiedPeak] = []
-        var usedLines = Set<Int>()
-        for (li, line) in lines.enumerated() where !usedLines.contains(li) {
-            let centreBin = Int(line.mnDa / h.binDa)
-            let w = max(1, Int(toleranceDa / h.binDa))
-            guard centreBin - w >= 0, centreBin + w < c.count else { continue }
-            var best = centreBin
-            for b in (centreBin - w)...(centreBin + w) where c[b] > c[best] { best = b }
-            guard c[best] >= minCounts else { continue }
-            // Limits: half-way to the nearest expected lines at a different m/n.
-            let others = lines.map(\.mnDa).filter { abs($0 - line.mnDa) > 2 * h.binDa }
-            let lowerLimit = (others.filter { $0 < line.mnDa }.max().map { ($0 + line.mnDa) / 2 }) ?? 0
-            let upperLimit = (others.filter { $0 > line.mnDa }.min().map { ($0 + line.mnDa) / 2 }) ?? h.maxDa
-            // Grow on the counts smoothed over ±3 bins (a sparse spectrum at 0.01 Da is noisy bin to bin) while they
-            // keep falling and stay above the background and 1 % of the peak (tails included).
-            func smooth(_ b: Int) -> Double {
-                let a = max(0, b - 3), e = min(c.count - 1, b + 3)
-                return Double(c[a...e].reduce(0) { $0 + Int($1) }) / Double(e - a + 1)
-            }
-            // The peak's own maximum may lie just outside the tolerance window (a calibration a few 0.1 % off):
-            // climb to it on the smoothed counts, within the limits.
-            while best > 0, h.centreDa(best - 1) > lowerLimit, smooth(best - 1) > smooth(best) { best -= 1 }
-            while best + 1 < c.count, h.centreDa(best + 1) < upperLimit, smooth(best + 1) > smooth(best) { best += 1 }
-            let floorCounts = 0.01 * smooth(best), halfMax = 0.5 * smooth(best)
-            // Above half maximum the range grows regardless of bin-to-bin noise (a broad, flat-topped peak of a
-            // short straight flight has many small local minima on its top); below it, only while the counts fall.
-            func grows(_ next: Int, from cur: Int) -> Bool {
-                let sn = smooth(next)
-                return sn > max(bg[next], floorCounts) && (sn >= halfMax || sn <= smooth(cur) * 1.05)
-            }
-            var lo = best, hi = best
-            while lo > 0, h.centreDa(lo - 1) > lowerLimit, grows(lo - 1, from: lo) { lo -= 1 }
-            while hi + 1 < c.count, h.centreDa(hi + 1) < upperLimit, grows(hi + 1, from: hi) { hi += 1 }
-            let lowDa = Double(lo) * h.binDa, highDa = Double(hi + 1) * h.binDa
-            // Candidates: all lines inside the range (or within tolerance of the maximum).
-            var cands: [IsotopePeak] = []
-            for (lj, l2) in lines.enumerated() where (l2.mnDa >= lowDa && l2.mnDa <= highDa) || abs(l2.mnDa - h.centreDa(best)) <= toleranceDa {
-                cands.append(l2); usedLines.insert(lj)
-            }
-            let counts = c[lo...hi].reduce(0) { $0 + Int($1) }
-            peaks.append(IdentifiedPeak(mnDa: h.centreDa(best), lowDa: lowDa, highDa: highDa, counts: counts,
-                                        candidates: cands, assignedZ: cands[0].z))
+    /// Ranges `masses` (m/n, Da) whose elements are known. `histogram`: the spectrum of the same masses
+    /// (0.01 Da bins recommended); `backgroundPerBin`: flat-TOF background per bin (default: estimated).
+    public static func range(masses: [Float], histogram h: MassHistogram, elements: [Int], maxCharge: Int = 3,
+                             molecules: Bool = true, toleranceDa: Double = 0.06, minCounts: Int = 10,
+                             backgroundPerBin: [Double]? = nil) -> RangingResult {
+        let sorted = Quantification.sorted(masses)
+        let c = h.counts, nb = c.count
+        let bg = backgroundPerBin?.count == nb ? backgroundPerBin! : FlatTOFBackground.estimate(h).perBin(h)
+        let k = 2
+        var prefix = [Double](repeating: 0, count: nb + 1)
+        for i in 0..<nb { prefix[i + 1] = prefix[i] + Double(c[i]) }
+        func window(_ i: Int) -> (sum: Double, bins: Int) {
+            let a = max(0, i - k), b = min(nb - 1, i + k)
+            return (prefix[b + 1] - prefix[a], b - a + 1)
         }
-        peaks.sort { $0.lowDa < $1.lowDa }
-        // Drop ranges overlapping an earlier (lower) one: keep the one with more counts.
-        var kept: [IdentifiedPeak] = []
-        for p in peaks {
-            if let last = kept.last, p.lowDa <= last.highDa {
-                if p.counts > last.counts { kept[kept.count - 1] = p }
-                continue
+        func smooth(_ i: Int) -> Double { let w = window(i); return w.sum / Double(w.bins) }
+        // 1. Peaks.
+        let sep = max(3, Int((0.08 / h.binDa).rounded()))
+        let firstBin = Int((0.5 / h.binDa).rounded(.up))
+        var apexes: [Int] = []
+        var i = max(firstBin, 1)
+        while i < nb - 1 {
+            let s = smooth(i)
+            let w = window(i), bsum = bg[i] * Double(w.bins)
+            let net = w.sum - bsum
+            if net >= Double(minCounts) && net >= 5 * (bsum + 1).squareRoot() {
+                var isMax = true
+                for j in max(0, i - sep)...min(nb - 1, i + sep) where j != i {
+                    let sj = smooth(j)
+                    if sj > s || (sj == s && j < i) { isMax = false; break }
+                }
+                if isMax { apexes.append(i); i += sep; continue }
             }
-            kept.append(p)
+            i += 1
         }
-        let (compo, totals) = decompose(kept, elements: elements)
-        // Assign each range to the candidate element with the largest expected share.
-        let share = Dictionary(uniqueKeysWithValues: totals.map { ($0.z, $0.count) })
-        for k in kept.indices {
-            let best = kept[k].candidates.max { (share[$0.z, default: 0] * $0.abundance, -$0.z) < (share[$1.z, default: 0] * $1.abundance, -$1.z) }
-            kept[k].assignedZ = best?.z ?? kept[k].candidates[0].z
+        // 2. Ranges.
+        var bounds: [(lo: Int, hi: Int)] = []
+        for (n, p) in apexes.enumerated() {
+            let height = smooth(p) - bg[p]
+            let minLo = n > 0 ? argMinSmooth(apexes[n - 1], p, smooth) + 1 : firstBin
+            let maxHi = n + 1 < apexes.count ? argMinSmooth(p, apexes[n + 1], smooth) : nb - 1
+            let m = h.centreDa(p)
+            let loCap = max(minLo, p - Int((max(0.15, 0.01 * m) / h.binDa).rounded()))
+            let hiCap = min(maxHi, p + Int((max(1.0, 0.04 * m) / h.binDa).rounded()))
+            func above(_ b: Int) -> Bool { smooth(b) > bg[b] + 0.01 * height }
+            var lo = p, hi = p
+            while lo - 1 >= loCap && above(lo - 1) { lo -= 1 }
+            while hi + 1 <= hiCap && above(hi + 1) { hi += 1 }
+            bounds.append((lo, hi))
         }
-        // Range table: one ion per element, ranges in m/n order.
+        var provisional = RangeTable(ions: [RangedIon(name: "peak", composition: [])])
+        for b in bounds {
+            provisional.ranges.append(MassRange(lowDa: roundDa(Double(b.lo) * h.binDa), highDa: roundDa(Double(b.hi + 1) * h.binDa), ionIndex: 0))
+        }
+        let q0 = Quantification.quantify(sortedMasses: sorted, table: provisional, background: .local)
+        // 3. Candidates and the lines of each that fall in a peak.
+        let species = IonSpecies.candidates(elements: elements, maxCharge: maxCharge, molecules: molecules)
+        let apexDa = apexes.map { apexRefined($0, h, smooth) }
+        // A line belongs to the peak whose apex is nearest within tolerance (a calibration a few 0.01 Da off, or a
+        // neighbouring peak's tail range reaching over the line), else to the range that contains it.
+        func peakOf(_ mn: Double) -> Int? {
+            let tol = max(toleranceDa, 0.001 * mn)
+            var best: Int? = nil
+            for n in apexDa.indices where abs(mn - apexDa[n]) <= tol {
+                if best == nil || abs(mn - apexDa[n]) < abs(mn - apexDa[best!]) { best = n }
+            }
+            if let best { return best }
+            return provisional.ranges.firstIndex { mn >= $0.lowDa && mn < $0.highDa }
+        }
+        let np = apexes.count
+        // Fraction of a peak's ions within ±hw of its apex: the coefficient of a line that shows no peak.
+        func halfWidth(_ mn: Double) -> Double { max(0.03, 0.001 * mn) }
+        var kappas: [Double] = []
+        for n in 0..<np where q0.ranges[n].net > 200 {
+            let hw = halfWidth(apexDa[n])
+            let inner = Quantification.exactCounts(sortedMasses: sorted, intervals: [(apexDa[n] - hw, apexDa[n] + hw)])[0]
+            kappas.append(min(1, Double(inner) / max(1, Double(q0.ranges[n].counts))))
+        }
+        kappas.sort()
+        let kappa = kappas.isEmpty ? 0.7 : kappas[kappas.count / 2]
+        var columns: [(s: IonSpecies, rows: [Int: Double], coverage: Double)] = []
+        var absentRows: [(mn: Double, obs: Double, raw: Double)] = []
+        var absentIndex: [String: Int] = [:]
+        for s in species {
+            var rows: [Int: Double] = [:], cov = 0.0, matched = false
+            var absent: [(Double, Double)] = []
+            for l in s.lines {
+                if let p = peakOf(l.mnDa) { rows[p, default: 0] += l.abundance; cov += l.abundance; matched = true }
+                else if l.abundance >= 0.01 && l.mnDa >= 0.5 { absent.append((l.mnDa, l.abundance)) }
+            }
+            guard matched else { continue }
+            for (mn, a) in absent {
+                let key = String(format: "%.3f", mn)
+                let r: Int
+                if let j = absentIndex[key] { r = j } else {
+                    let hw = halfWidth(mn)
+                    let raw = Double(Quantification.exactCounts(sortedMasses: sorted, intervals: [(mn - hw, mn + hw)])[0])
+                    let b = bgCount(mn - hw, mn + hw, h, bg)
+                    absentRows.append((mn, max(0, raw - b), raw)); r = absentRows.count - 1; absentIndex[key] = r
+                }
+                rows[np + r, default: 0] += a * kappa
+            }
+            columns.append((s, rows, cov))
+        }
+        // 4. Fit.
+        let nRows = np + absentRows.count
+        var obs = [Double](repeating: 0, count: nRows), w = [Double](repeating: 0, count: nRows)
+        for n in 0..<np { obs[n] = q0.ranges[n].net; let cn = Double(q0.ranges[n].counts); w[n] = 1 / (cn + 1 + 0.0025 * cn * cn) }
+        for (j, a) in absentRows.enumerated() { obs[np + j] = a.obs; w[np + j] = 1 / (a.raw + 1 + 0.0025 * a.raw * a.raw) }
+        let penalty = columns.map { 0.02 * (Double($0.s.atomCount - 1) + 0.5 * Double($0.s.charge - 1)) }
+        let x = penalisedNNLS(columns: columns.map(\.rows), obs: obs, weights: w, penalty: penalty)
+        var chi2 = 0.0
+        for r in 0..<nRows {
+            var model = 0.0
+            for (j, col) in columns.enumerated() { model += (col.rows[r] ?? 0) * x[j] }
+            chi2 += w[r] * (model - obs[r]) * (model - obs[r])
+        }
+        // 5. Assignment.
+        var peaks: [RangedPeak] = [], unassigned: [RangedPeak] = []
+        for n in 0..<np {
+            var contrib: [(label: String, ions: Double, s: IonSpecies)] = []
+            var cands: [String] = []
+            for (j, col) in columns.enumerated() {
+                guard let a = col.rows[n] else { continue }
+                cands.append(col.s.label)
+                if x[j] * a > 0 { contrib.append((col.s.label, x[j] * a, col.s)) }
+            }
+            contrib.sort { $0.ions > $1.ions }
+            let r = q0.ranges[n]
+            var peak = RangedPeak(apexDa: apexDa[n], lowDa: r.lowDa, highDa: r.highDa, counts: r.counts, background: r.background,
+                                  assigned: nil, contributions: contrib.map { (label: $0.label, ions: $0.ions) },
+                                  candidates: cands, unassignedReason: nil)
+            let explained = contrib.reduce(0) { $0 + $1.ions }
+            if cands.isEmpty {
+                peak.unassignedReason = "no candidate ion of the given elements within tolerance"
+                unassigned.append(peak)
+            } else if explained < 0.3 * r.net || contrib.isEmpty {
+                peak.unassignedReason = String(format: "candidates explain %.0f %% of the net counts", 100 * explained / max(r.net, 1))
+                unassigned.append(peak)
+            } else {
+                peak.assigned = contrib[0].s
+                peaks.append(peak)
+            }
+        }
+        // Range table: one ion per formula, in order of first appearance by m/n.
         var table = RangeTable()
-        let palette = ["FF0000", "0000FF", "00AA00", "FF8800", "AA00AA", "00AAAA", "888800", "444444"]
-        var ionIndexByZ: [Int: Int] = [:]
-        for z in elements {
-            guard let e = PeriodicTable.element(z: z) else { continue }
-            ionIndexByZ[z] = table.ions.count
-            table.ions.append(RangedIon(name: e.symbol, composition: [ElementCount(e.symbol, 1)]))
+        let palette = ["FF0000", "0000FF", "00AA00", "FF8800", "AA00AA", "00AAAA", "888800", "444444", "CC3366", "3366CC", "66AA33", "996633"]
+        var ionIndex: [String: Int] = [:]
+        for p in peaks {
+            let s = p.assigned!
+            let idx: Int
+            if let j = ionIndex[s.formula] { idx = j } else {
+                idx = table.ions.count; ionIndex[s.formula] = idx
+                table.ions.append(RangedIon(name: s.formula, composition: s.atoms.map { ElementCount(PeriodicTable.symbol(z: $0.z), $0.count) }))
+            }
+            let vol = s.atoms.reduce(0.0) { acc, a in acc + Double(a.count) * (PeriodicTable.lattice(z: a.z).map { 1 / $0.numberDensityPerNM3 } ?? 0) }
+            table.ranges.append(MassRange(lowDa: p.lowDa, highDa: p.highDa, ionIndex: idx, volumeNM3: vol, colorHex: palette[idx % palette.count]))
         }
-        for p in kept {
-            let ion = ionIndexByZ[p.assignedZ]!
-            let vol = PeriodicTable.lattice(z: p.assignedZ).map { 1 / $0.numberDensityPerNM3 } ?? 0
-            table.ranges.append(MassRange(lowDa: (p.lowDa * 1e4).rounded() / 1e4, highDa: (p.highDa * 1e4).rounded() / 1e4,
-                                          ionIndex: ion, volumeNM3: vol, colorHex: palette[ion % palette.count]))
+        let ranged = Quantification.quantify(sortedMasses: sorted, table: table, background: .none)
+        // Decomposed composition.
+        var fitted: [FittedSpecies] = []
+        for (j, col) in columns.enumerated() where x[j] > 0 {
+            fitted.append(FittedSpecies(species: col.s, ions: x[j], sigma: (x[j] / max(col.coverage, 1e-3)).squareRoot(), coverage: col.coverage))
         }
-        return RangingResult(table: table, peaks: kept, composition: compo, elementCounts: totals)
+        fitted.sort { $0.ions > $1.ions }
+        var atoms: [Int: Double] = [:]
+        for f in fitted { for a in f.species.atoms { atoms[a.z, default: 0] += Double(a.count) * f.ions } }
+        let total = atoms.values.reduce(0, +)
+        let nTot = Int(total.rounded())
+        var compo: [ElementFraction] = []
+        for z in elements where atoms[z] != nil {
+            let f = total > 0 ? atoms[z]! / total : 0
+            var v = 0.0
+            for s in fitted {
+                let ne = Double(s.species.atoms.first { $0.z == z }?.count ?? 0), ns = Double(s.species.atomCount)
+                v += s.sigma * s.sigma * (ne - f * ns) * (ne - f * ns)
+            }
+            let ci = GSL.binomialInterval(successes: min(nTot, Int(atoms[z]!.rounded())), trials: max(nTot, 1))
+            compo.append(ElementFraction(z: z, fraction: f, sigma: total > 0 ? v.squareRoot() / total : 0, lower95: ci.lower, upper95: ci.upper))
+        }
+        let all = Double(max(sorted.count, 1))
+        return RangingResult(table: table, peaks: peaks, unassigned: unassigned, species: fitted, composition: compo,
+                             elementCounts: compo.map { ($0.z, atoms[$0.z]!) }, ranged: ranged,
+                             assignedFraction: Double(ranged.rangedIons) / all,
+                             unassignedFraction: Double(unassigned.reduce(0) { $0 + $1.counts }) / all,
+                             fitResidual: (chi2 / Double(max(nRows, 1))).squareRoot())
     }
 
-    /// Least-squares element totals N_e from range counts C_r = Σ_e N_e a_{e,r}, where a_{e,r} is the summed
-    /// abundance of e's candidate isotopes in range r divided by the number of charge states it appears in.
-    static func decompose(_ peaks: [IdentifiedPeak], elements: [Int]) -> ([ElementFraction], [(z: Int, count: Double)]) {
-        let m = elements.count
-        guard m > 0, !peaks.isEmpty else { return ([], []) }
-        // Design matrix A (ranges × elements): expected fraction of element e's ions in range r, up to a per-element
-        // factor for the charge-state split, which cancels within an element only if every charge state has a
-        // range. Use per-element, per-charge columns to stay exact.
-        var cols: [(z: Int, q: Int)] = []
-        for p in peaks { for c in p.candidates where !cols.contains(where: { $0.z == c.z && $0.q == c.charge }) { cols.append((c.z, c.charge)) } }
-        cols.sort { ($0.z, $0.q) < ($1.z, $1.q) }
-        let k = cols.count
-        var ata = [Double](repeating: 0, count: k * k), atb = [Double](repeating: 0, count: k)
-        for p in peaks {
-            var row = [Double](repeating: 0, count: k)
-            for c in p.candidates { if let j = cols.firstIndex(where: { $0.z == c.z && $0.q == c.charge }) { row[j] += c.abundance } }
-            for i in 0..<k { atb[i] += row[i] * Double(p.counts); for j in 0..<k { ata[i * k + j] += row[i] * row[j] } }
+    /// Range bounds are written with 4 decimals (RRNG); rounding here keeps the counted and written ranges equal.
+    static func roundDa(_ x: Double) -> Double { (x * 1e4).rounded() / 1e4 }
+
+    static func argMinSmooth(_ a: Int, _ b: Int, _ smooth: (Int) -> Double) -> Int {
+        var best = a + 1
+        for i in (a + 1)..<b where smooth(i) < smooth(best) { best = i }
+        return best
+    }
+
+    /// Apex: vertex of the parabola through the smoothed maximum and its neighbours.
+    static func apexRefined(_ p: Int, _ h: MassHistogram, _ smooth: (Int) -> Double) -> Double {
+        guard p > 0, p + 1 < h.counts.count else { return h.centreDa(p) }
+        let a = smooth(p - 1), b = smooth(p), d = smooth(p + 1), den = a - 2 * b + d
+        return h.centreDa(p) + (den < 0 ? 0.5 * (a - d) / den * h.binDa : 0)
+    }
+
+    /// Background ions expected in [lo, hi) from a per-bin background.
+    static func bgCount(_ lo: Double, _ hi: Double, _ h: MassHistogram, _ bg: [Double]) -> Double {
+        let a = max(0, Int(lo / h.binDa)), b = min(bg.count - 1, Int(hi / h.binDa))
+        guard a <= b else { return 0 }
+        return bg[a...b].reduce(0, +) * (hi - lo) / (Double(b - a + 1) * h.binDa)
+    }
+
+    /// min Σ_r w_r (Σ_j A_rj x_j − b_r)² + Σ_j λ_j g_j x_j over x ≥ 0 (A sparse by column, g = AᵀWb), by cyclic
+    /// coordinate descent on the normal equations. The penalty is relative (λ_j = 0.02 × the species' complexity,
+    /// in units of its own weighted signal g_j), so it is the same for a 100-ion and a 10⁶-ion peak; where two
+    /// species explain the data equally the simpler one takes it.
+    static func penalisedNNLS(columns: [[Int: Double]], obs: [Double], weights: [Double], penalty: [Double]) -> [Double] {
+        let m = columns.count
+        guard m > 0 else { return [] }
+        var hmat = [Double](repeating: 0, count: m * m), g = [Double](repeating: 0, count: m)
+        for j in 0..<m {
+            for (r, a) in columns[j] { g[j] += weights[r] * a * obs[r] }
+            for k in j..<m {
+                var s = 0.0
+                for (r, a) in columns[j] { if let b = columns[k][r] { s += weights[r] * a * b } }
+                hmat[j * m + k] = s; hmat[k * m + j] = s
+            }
         }
-        let sol = DenseLinearSolve.solve(ata, atb, n: k) ?? [Double](repeating: 0, count: k)
-        var totals: [Int: Double] = [:]
-        for (j, c) in cols.enumerated() { totals[c.z, default: 0] += max(0, sol[j]) }
-        let all = totals.values.reduce(0, +)
-        let zs = elements.filter { totals[$0] != nil }
-        let n = Int(all.rounded())
-        let compo = zs.map { z -> ElementFraction in
-            let f = all > 0 ? totals[z]! / all : 0
-            let ci = GSL.binomialInterval(successes: min(n, Int(totals[z]!.rounded())), trials: n)
-            return ElementFraction(z: z, fraction: f, sigma: all > 0 ? (f * (1 - f) / all).squareRoot() : 0,
-                                   lower95: ci.lower, upper95: ci.upper)
+        var x = [Double](repeating: 0, count: m)
+        for _ in 0..<20_000 {
+            var change = 0.0, scale = 0.0
+            for j in 0..<m where hmat[j * m + j] > 0 {
+                var s = g[j] * (1 - 0.5 * penalty[j])
+                for k in 0..<m where k != j { s -= hmat[j * m + k] * x[k] }
+                let nx = max(0, s / hmat[j * m + j])
+                change = max(change, abs(nx - x[j])); scale = max(scale, nx)
+                x[j] = nx
+            }
+            if change <= 1e-9 * max(scale, 1) { break }
         }
-        return (compo, zs.map { ($0, totals[$0]!) })
+        return x
     }
 }

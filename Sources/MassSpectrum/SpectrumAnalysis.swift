@@ -26,6 +26,10 @@ public struct SpectrumReport: Sendable {
     public var peaks: [SpectrumPeak]
     /// Automatic ranging, when the elements were given.
     public var ranging: RangingResult?
+    /// Composition through the range table (the user's, or the automatic one), exact counts.
+    public var quantification: RangeQuantification?
+    /// The same with the local flat-TOF background subtracted under every range.
+    public var quantificationLocalBackground: RangeQuantification?
     /// The peaks as ``IdentifiedPeak`` (for plotting and range files).
     public var identifiedPeaks: [IdentifiedPeak]
 }
@@ -36,42 +40,67 @@ public enum SpectrumAnalysis {
     ///
     /// - Histogram at `binDa` (0.01 Da) up to `maxDa` (default: 1.05 × the largest m/n, at most 400 Da).
     /// - Background: ``FlatTOFBackground`` (constant counts per ns ⇒ A/√m per bin), subtracted for the metrics.
-    /// - Peaks: with `ranges`, one per range; else with `elements`, ``AutoRanging`` on the background-aware
-    ///   spectrum (ranges written by the caller as RRNG); else local maxima identified against every natural
+    /// - Peaks: with `ranges`, one per range, counted exactly from the ion list and quantified
+    ///   (``Quantification``, raw and with local background); else with `elements`, ``AutoRanging`` (species-aware
+    ///   ranging, then the same quantification of its table); else local maxima identified against every natural
     ///   isotope at charge 1…`maxCharge` within `toleranceDa`.
     /// - Metrics: ``PeakShape/measure(_:nearDa:searchDa:backgroundPerBin:maxHalfWidthDa:)`` on every peak.
     public static func analyze(massesDa: [Float], binDa: Double = 0.01, maxDa: Double? = nil, elements: [Int]? = nil,
-                               ranges: RangeTable? = nil, maxCharge: Int = 3, toleranceDa: Double = 0.06) -> SpectrumReport {
+                               ranges: RangeTable? = nil, maxCharge: Int = 3, toleranceDa: Double = 0.06,
+                               molecules: Bool = true) -> SpectrumReport {
         let top = Double(massesDa.lazy.filter { $0.isFinite }.max() ?? 100)
         let h = MassHistogram(masses: massesDa, binDa: binDa, maxDa: maxDa ?? min(400, max(10, top * 1.05)))
         let bg = FlatTOFBackground.estimate(h)
         let bgBins = bg.perBin(h)
         var peaks: [SpectrumPeak] = []
         var ranging: RangingResult? = nil
+        var quant: RangeQuantification? = nil, quantBG: RangeQuantification? = nil
+        let sorted = Quantification.sorted(massesDa)
         func countIn(_ lo: Double, _ hi: Double) -> Int {
-            let a = max(0, Int((lo / binDa).rounded())), b = min(h.counts.count, Int((hi / binDa).rounded()))
-            return a < b ? h.counts[a..<b].reduce(0) { $0 + Int($1) } : 0
+            Quantification.exactCounts(sortedMasses: sorted, intervals: [(lo, hi)])[0]
         }
         if let ranges {
-            for r in ranges.ranges.sorted(by: { $0.lowDa < $1.lowDa }) {
-                let ion = ranges.ions.indices.contains(r.ionIndex) ? ranges.ions[r.ionIndex] : RangedIon(name: "?", composition: [])
+            let q = Quantification.quantify(sortedMasses: sorted, table: ranges, background: .none)
+            quant = q
+            quantBG = Quantification.quantify(sortedMasses: sorted, table: ranges, background: .local)
+            for r in q.ranges.sorted(by: { $0.lowDa < $1.lowDa }) {
+                let ion = ranges.ions.indices.contains(ranges.ranges[r.rangeIndex].ionIndex) ? ranges.ions[ranges.ranges[r.rangeIndex].ionIndex] : RangedIon(name: "?", composition: [])
                 let zs = ion.composition.compactMap { PeriodicTable.element(symbol: $0.symbol)?.z }
                 let mid = (r.lowDa + r.highDa) / 2
                 let m = PeakShape.measure(h, nearDa: mid, searchDa: (r.highDa - r.lowDa) / 2, backgroundPerBin: bgBins)
                 let apex = m?.apexDa ?? mid
-                let cands = zs.isEmpty ? [] : PeakIdentification.candidates(mnDa: apex, toleranceDa: toleranceDa, elements: zs, maxCharge: maxCharge)
-                peaks.append(SpectrumPeak(mnDa: apex, ion: ion.name, candidates: cands.map(\.label),
-                                          overlap: Set(cands.map(\.z)).count > 1, counts: countIn(r.lowDa, r.highDa),
+                // Candidates of the range's ion: its species at every charge with a line inside the range.
+                var cands: [String] = []
+                if !zs.isEmpty {
+                    let atoms = ion.composition.compactMap { e in PeriodicTable.element(symbol: e.symbol).map { (z: $0.z, count: e.count) } }
+                    for qc in 1...maxCharge {
+                        if let s = IonSpecies(atoms: atoms, charge: qc), s.lines.contains(where: { $0.mnDa >= r.lowDa && $0.mnDa < r.highDa }) { cands.append(s.label) }
+                    }
+                }
+                peaks.append(SpectrumPeak(mnDa: apex, ion: ion.name, candidates: cands, overlap: false, counts: r.counts,
                                           lowDa: r.lowDa, highDa: r.highDa, metrics: m))
             }
         } else if let elements {
-            let r = AutoRanging.range(histogram: h, elements: elements, maxCharge: maxCharge, backgroundPerBin: bgBins)
+            let r = AutoRanging.range(masses: massesDa, histogram: h, elements: elements, maxCharge: maxCharge, molecules: molecules,
+                                      toleranceDa: toleranceDa, backgroundPerBin: bgBins)
             ranging = r
-            for p in r.peaks {
-                let m = PeakShape.measure(h, nearDa: p.mnDa, searchDa: 2 * binDa, backgroundPerBin: bgBins)
-                let assigned = p.candidates.filter { $0.z == p.assignedZ }.max { $0.abundance < $1.abundance } ?? p.candidates[0]
-                peaks.append(SpectrumPeak(mnDa: m?.apexDa ?? p.mnDa, ion: assigned.label, candidates: p.candidates.map(\.label),
-                                          overlap: Set(p.candidates.map(\.z)).count > 1, counts: p.counts,
+            quant = r.ranged
+            quantBG = Quantification.quantify(sortedMasses: sorted, table: r.table, background: .local)
+            for p in (r.peaks + r.unassigned).sorted(by: { $0.lowDa < $1.lowDa }) {
+                let m = PeakShape.measure(h, nearDa: p.apexDa, searchDa: 3 * binDa, backgroundPerBin: bgBins)
+                // Labels at isotope level: the contributing species' lines inside the range, main first.
+                var lines: [(label: String, ions: Double)] = []
+                for c in p.contributions {
+                    guard let sp = r.species.first(where: { $0.species.label == c.label })?.species else { continue }
+                    for l in sp.lines where l.mnDa >= p.lowDa && l.mnDa < p.highDa || abs(l.mnDa - p.apexDa) <= toleranceDa {
+                        lines.append((sp.isotopeLabel(mnDa: l.mnDa), l.abundance * c.ions))
+                    }
+                }
+                lines.sort { $0.ions > $1.ions }
+                let ion = lines.first?.label ?? p.assigned?.label ?? "?"
+                peaks.append(SpectrumPeak(mnDa: m?.apexDa ?? p.apexDa, ion: p.assigned == nil ? "?" : ion,
+                                          candidates: lines.map(\.label).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } },
+                                          overlap: p.contributions.filter { $0.ions > 0.05 * p.net }.count > 1, counts: p.counts,
                                           lowDa: p.lowDa, highDa: p.highDa, metrics: m))
             }
         } else {
@@ -84,12 +113,19 @@ public enum SpectrumAnalysis {
                                           overlap: Set(cands.prefix(6).map(\.z)).count > 1, counts: countIn(apex - half, apex + half),
                                           lowDa: apex - half, highDa: apex + half, metrics: m))
             }
+            // Peak windows must not overlap: split at the midpoint between neighbours.
+            for k in 1..<max(1, peaks.count) where peaks[k].lowDa < peaks[k - 1].highDa {
+                let mid = (peaks[k - 1].mnDa + peaks[k].mnDa) / 2
+                peaks[k - 1].highDa = mid; peaks[k].lowDa = mid
+            }
+            for k in peaks.indices { peaks[k].counts = countIn(peaks[k].lowDa, peaks[k].highDa) }
         }
         let identified = peaks.map { p in
             IdentifiedPeak(mnDa: p.mnDa, lowDa: p.lowDa, highDa: p.highDa, counts: p.counts,
                            candidates: PeakIdentification.candidates(mnDa: p.mnDa, toleranceDa: toleranceDa, elements: elements, maxCharge: maxCharge),
                            assignedZ: 0)
         }
-        return SpectrumReport(histogram: h, background: bg, peaks: peaks, ranging: ranging, identifiedPeaks: identified)
+        return SpectrumReport(histogram: h, background: bg, peaks: peaks, ranging: ranging, quantification: quant,
+                              quantificationLocalBackground: quantBG, identifiedPeaks: identified)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import FileFormats
+import MassSpectrum
 import IonOptics
 import MaterialsData
 import ScenarioConfig
@@ -134,7 +135,7 @@ public enum ScenarioRunner {
         var csv = "mass_to_charge_da,counts\n"
         for i in 0..<h.counts.count where h.counts[i] > 0 { csv += String(format: "%.4f,%u\n", h.centreDa(i), h.counts[i]) }
         try AtomicFile.write(Data(csv.utf8), to: url("spectrum/spectrum.csv"))
-        let svg = Plots.spectrumSVG(h, peaks: r.ranging.peaks, title: "\(c.name): mass spectrum (\(acq.count) ions)")
+        let svg = Plots.spectrumSVG(h, peaks: r.ranging.peaks.map { IdentifiedPeak(mnDa: $0.apexDa, lowDa: $0.lowDa, highDa: $0.highDa, counts: $0.counts, candidates: [], assignedZ: $0.assigned?.atoms.first?.z ?? 0) }, title: "\(c.name): mass spectrum (\(acq.count) ions)")
         try AtomicFile.write(Data(svg.utf8), to: url("spectrum/spectrum.svg"))
         try POSFile.write(acq, to: url("reconstruction/reconstruction.pos"))
         let hm = Plots.hitMap(xMM: acq.detectorXMM, yMM: acq.detectorYMM, diameterMM: c.detector.diameterMM, pixels: c.hitMapPixels)
@@ -244,13 +245,16 @@ public enum ScenarioRunner {
             "models": ["specimen": "lattice needle with the scenario's microstructure",
                        "evaporation": "Robin-Rolland surface charges matched to an axisymmetric charge-simulation model of the needle in its environment; \(r.config.evaporation.mode.rawValue) selection",
                        "optics": r.config.tracedOptics ? "traced flight (continuum needle field, pulse voltage, lens field) into a delay-line detector" : "baseline point projection",
-                       "spectrum": r.config.tracedOptics ? "TOF with t0 and flight length fitted to the main element, automatic isotope ranging" : "ideal TOF conversion, automatic isotope ranging",
+                       "spectrum": r.config.tracedOptics ? "TOF with t0 and flight length fitted to the main element, species-aware automatic ranging (isotope-pattern fit)" : "ideal TOF conversion, species-aware automatic ranging (isotope-pattern fit)",
                        "reconstruction": "Bas et al. 1995", "tem": "projected thickness, exit wave with amplitude, inner-potential and bias phases, CTF with envelopes, MTF, Poisson and read noise"],
             "stages": (r.timings + extraTimings).map { ["stage": $0.stage, "wall_s": $0.wallS, "cpu_s": $0.cpuS] },
             "counts": counts,
             "evaporation": EvaporationReport.summary(ev).merging(["stop_reason": ev.stopReason.rawValue,
                             "v_dc_first_v": Double(ev.events.vDCV.first ?? 0), "v_dc_last_v": Double(ev.events.vDCV.last ?? 0)]) { _, b in b },
-            "composition": ["evaporated_truth": truthComp, "ranged": ranged],
+            "composition": ["evaporated_truth": truthComp, "ranged": ranged,
+                            // What spectrum/ranges.rrng gives with exact counts (as APAV/IVAS compute it from that file).
+                            "range_file": Dictionary(uniqueKeysWithValues: r.ranging.ranged.elements.map { ($0.symbol, ["fraction": $0.fraction, "sigma": $0.sigma] as [String: Any]) }),
+                            "ranged_ions": r.ranging.ranged.rangedIons, "unassigned_peak_ions": r.ranging.unassigned.reduce(0) { $0 + $1.counts }],
             "calibration": ["t0_ns": r.calibration.t0NS, "flight_path_mm": r.calibration.flightPathMM,
                             "alpha": r.calibration.alpha, "beta": r.calibration.beta],
             "reconstruction": ["protocol": "bas", "kf": r.config.reconstruction.fieldFactorKf,
