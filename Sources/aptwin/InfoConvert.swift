@@ -5,21 +5,19 @@ import MaterialsData
 import TwinCore
 
 
-/// Reads an ion file (POS, EPOS or Cameca APT) by extension; APT notes (skipped sections) go to stderr.
-func readAcquisition(_ path: String, voltageUnit: EPOSVoltageUnit) throws -> (APTFormat, Acquisition) {
-    let url = URL(fileURLWithPath: path)
-    guard let fmt = APTFormat.fromPath(path) else {
-        throw CLIError("\(path): unknown file type; supported: .pos, .epos, .apt, .rrng, .npy")
-    }
-    switch fmt {
-    case .pos: return (fmt, try POSFile.read(url))
-    case .epos: return (fmt, try EPOSFile.read(url, voltageUnit: voltageUnit))
-    case .apt:
-        let acq = try APTFile.read(url)
-        for n in acq.notes { FileHandle.standardError.write(Data("aptwin: note: \(n)\n".utf8)) }
-        return (fmt, acq)
-    default: throw CLIError("\(path): \(fmt.rawValue) files hold no ions")
-    }
+/// Reads any ion or event file through ``AcquisitionFile`` (POS, EPOS, APT, APyT raw, a directory of .npy
+/// columns), the one reader shared by `info`, `spectrum`, `reconstruct` and `convert`; notes go to stderr.
+func readAcquisition(_ path: String, voltageUnit: EPOSVoltageUnit, format: String? = nil, quiet: Bool = false) throws -> (String, Acquisition) {
+    let (fmt, acq) = try AcquisitionFile.read(path, format: format, eposVoltageUnit: voltageUnit)
+    if !quiet { for n in acq.notes { FileHandle.standardError.write(Data("aptwin: note: \(n)\n".utf8)) } }
+    return (fmt, acq)
+}
+
+/// True when `path` is read by ``AcquisitionFile`` rather than as a range file, image or single array.
+func isIonInput(_ path: String) -> Bool {
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return true }
+    return ["pos", "epos", "apt", "raw"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
 }
 
 struct Info: ParsableCommand {
@@ -31,13 +29,16 @@ struct Info: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let unit = try parseUnit(eposVoltageUnit)
-            guard let fmt = APTFormat.fromPath(file) else {
-                throw CLIError("\(file): unknown file type; supported: .pos, .epos, .apt, .rrng, .npy")
+            let ionInput = isIonInput(file)
+            guard let fmt = ionInput ? .pos : APTFormat.fromPath(file) else {
+                throw CLIError("\(file): unknown file type; supported: \(AcquisitionFile.supported), .rrng, .npy")
             }
             var out: [String: Any] = ["format": fmt.rawValue, "file": file]
             switch fmt {
-            case .pos, .epos, .apt:
-                let (_, acq) = try readAcquisition(file, voltageUnit: unit)
+            case _ where ionInput:
+                let (ionFormat, acq) = try readAcquisition(file, voltageUnit: unit, quiet: json)
+                out["format"] = ionFormat
+                let fmt = APTFormat(rawValue: ionFormat)
                 if fmt == .apt {
                     let lay = try APTFile.layout(URL(fileURLWithPath: file))
                     out["apt_sections"] = lay.sections.map { ["name": $0.name, "unit": $0.unit, "record_size": $0.recordSize,
@@ -48,6 +49,8 @@ struct Info: ParsableCommand {
                     }
                     if !acq.vDCV.isEmpty { out["v_dc_range_v"] = bounds([acq.vDCV]).first.map { [$0.0, $0.1] } ?? [] }
                 }
+                out["notes"] = acq.notes
+                if fmt != .apt && fmt != .epos && !acq.vDCV.isEmpty { out["v_dc_range_v"] = bounds([acq.vDCV]).first.map { [$0.0, $0.1] } ?? [] }
                 out["ions"] = acq.count
                 out["columns"] = acq.presentColumns
                 out["bounds_nm"] = bounds([acq.xNM, acq.yNM, acq.zNM]).map { [$0.0, $0.1] }

@@ -6,26 +6,9 @@ import MaterialsData
 import TwinCore
 import TwinPipeline
 
-/// Loads a file of detector events or ions for `spectrum`: the one place new formats plug in (Cameca `.apt` will).
-///
-/// - `.epos`: ``EPOSFile`` (TOF, voltages, detector coordinates, stored m/n).
-/// - `.raw` (or `format == "raw"`): APyT/Stuttgart raw events (``RawEventFile``).
-/// - `.pos`: ``POSFile`` (stored m/n only).
-func loadIonFile(_ path: String, format: String?, voltageUnit: EPOSVoltageUnit) throws -> (format: String, acquisition: Acquisition) {
-    let url = URL(fileURLWithPath: path)
-    let fmt = (format ?? url.pathExtension).lowercased()
-    switch fmt {
-    case "epos": return ("epos", try EPOSFile.read(url, voltageUnit: voltageUnit))
-    case "raw": return ("raw", RawEventFile.acquisition(try RawEventFile.read(url), name: url.lastPathComponent))
-    case "pos": return ("pos", try POSFile.read(url))
-    case "apt": throw CLIError("\(path): Cameca .apt is not readable by this build yet (the APT6 reader is being added); convert to EPOS")
-    default: throw CLIError("\(path): unknown ion file type '\(fmt)'; supported: .epos, .raw (APyT raw events, or --format raw), .pos")
-    }
-}
-
 struct Spectrum: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Mass spectrum of an EPOS / APyT raw / POS file: calibration, peaks, widths, M/ΔM, ranges, plot.",
+        abstract: "Mass spectrum of an ion file (POS, EPOS, APT, APyT raw, .npy columns): calibration, peaks, widths, M/ΔM, ranging, composition, plot.",
         discussion: """
         m/n = 2e·V_eff·(t − t0)²/L_eff², V_eff = α(V_DC + β·V_p), L_eff = √(L² + x_D² + y_D²). Files with TOF and \
         voltages are converted with these constants (--calibrate ELEMENT fits t0 and L to that element's isotopes); \
@@ -35,9 +18,12 @@ struct Spectrum: ParsableCommand {
         peaks [{mn_da, ion, candidates, overlap, counts, low_da, high_da, fwhm_da, fw10_da, fw1_da, mrp50, mrp10, mrp1}], \
         composition, notes.
         """)
-    @Argument(help: "Input file (.epos, .raw, .pos).") var file: String
-    @Option(help: "Force the input format (epos, raw, pos).") var format: String?
-    @Option(help: "Range file (RRNG): one peak per range.") var ranges: String?
+    @Argument(help: "Input file (.pos, .epos, .apt, .raw, or a directory of .npy columns).") var file: String
+    @Option(help: "Force the input format (pos, epos, apt, raw, npy).") var format: String?
+    @Option(help: "Range file (RRNG, RNG or ENV): one peak per range; composition from exact counts.") var ranges: String?
+    @Option(help: "Background under the ranges for the main composition: none (raw counts, as APAV and IVAS) or local (flat-TOF background fitted before each peak). Both are always in the JSON.") var background: String = "none"
+    @Flag(help: "Automatic ranging without molecular ions (atoms only).") var noMolecules = false
+    @Flag(help: "Report success even when most ions fall outside identified peaks or the pattern fit is poor.") var allowPoor = false
     @Option(help: "Elements present (e.g. Fe,Cr): automatic ranging and identification restricted to them.") var elements: String?
     @Option(help: "Fit t0 and the flight length to these elements' isotope peaks, comma-separated, main element first (e.g. Fe or Fe,Cr: several elements give the fit a longer lever arm and rule out mistaking one element's line for another's).") var calibrate: String?
     @Option(help: "Flight length L, mm (default 470; starting value for --calibrate).") var flightPathMm: Double?
@@ -72,12 +58,13 @@ struct Spectrum: ParsableCommand {
             if let maxDa { try checkOption("max-da", maxDa, 1...10_000) }
             guard (1...10).contains(maxCharge) else { throw CLIError("--max-charge \(maxCharge): must be 1…10") }
             let unit = try parseUnit(eposVoltageUnit)
-            let (fmt, acq) = try loadIonFile(file, format: format, voltageUnit: unit)
+            let (fmt, acq) = try AcquisitionFile.read(file, format: format, eposVoltageUnit: unit)
             guard acq.count > 0 else { throw CLIError("\(file): no ions") }
             var notes = acq.notes
             var zs: [Int]? = nil
             if let elements { zs = try elementList(elements, option: "--elements").map(\.z) }
-            let rangeTable = try ranges.map { try RRNGFile.read(URL(fileURLWithPath: $0)) }
+            guard let bgMode = BackgroundCorrection(rawValue: background) else { throw CLIError("--background \(background): must be none or local") }
+            let rangeTable = try ranges.map { try readRangeTable($0) }
             if let w = rangeTable?.warnings { notes += w }
             if writeRanges != nil && zs == nil { throw CLIError("--write-ranges needs --elements (automatic ranging)") }
 
@@ -109,7 +96,7 @@ struct Spectrum: ParsableCommand {
                 notes.append("\(file): stored m/n used (give --calibrate or --flight-path-mm/--t0-ns/--alpha/--beta to convert the TOF instead)")
             }
             let report = SpectrumAnalysis.analyze(massesDa: masses, binDa: binDa, maxDa: maxDa, elements: zs,
-                                                  ranges: rangeTable?.table, maxCharge: maxCharge)
+                                                  ranges: rangeTable?.table, maxCharge: maxCharge, molecules: !noMolecules)
             if let writeRanges, let r = report.ranging { try RRNGFile.write(r.table, to: URL(fileURLWithPath: writeRanges)) }
             if let plot {
                 let svg = massSpectrumSVG(report.histogram, peaks: report.identifiedPeaks,
@@ -128,15 +115,59 @@ struct Spectrum: ParsableCommand {
             var out: [String: Any] = ["file": file, "format": fmt, "ions": masses.count, "mass_source": source, "calibration": calJSON,
                                       "bin_da": binDa, "peaks": peaks, "notes": notes,
                                       "background": ["model": "flat_tof", "counts_per_bin_times_sqrt_da": report.background.amplitude]]
-            if let r = report.ranging {
-                out["composition"] = r.composition.map { ["element": PeriodicTable.symbol(z: $0.z), "fraction": $0.fraction, "sigma": $0.sigma] as [String: Any] }
+            func compositionJSON(_ q: RangeQuantification) -> [String: Any] {
+                var d: [String: Any] = [:]
+                for e in q.elements { d[e.symbol] = ["fraction": e.fraction, "sigma": e.sigma, "atoms": e.atoms] as [String: Any] }
+                return d
             }
+            if let q = bgMode == .local ? report.quantificationLocalBackground : report.quantification {
+                out["composition"] = compositionJSON(q)
+                out["composition_method"] = (ranges != nil ? "the given range file" : "the automatic range table")
+                    + ", exact counts [low, high), molecular ions decomposed into atoms, background \(bgMode.rawValue)"
+                out["ranged_ions"] = q.rangedIons
+                out["ranged_fraction"] = Double(q.rangedIons) / Double(max(1, q.totalIons))
+                out["ranges"] = q.ranges.map { r in
+                    ["ion": r.ion, "low_da": r.lowDa, "high_da": r.highDa, "ions": r.counts, "background": r.background,
+                     "net": r.net, "sigma": r.sigma] as [String: Any]
+                }
+                out["ion_counts"] = Dictionary(q.ionCounts.map { ($0.name, $0.ions) }, uniquingKeysWith: +)
+                notes += q.notes
+            }
+            if let q = report.quantification { out["composition_no_background"] = compositionJSON(q) }
+            if let q = report.quantificationLocalBackground {
+                out["composition_local_background"] = compositionJSON(q)
+                out["local_background_ranges"] = q.ranges.map { ["ion": $0.ion, "low_da": $0.lowDa, "background": $0.background, "window": $0.backgroundWindow] as [String: Any] }
+            }
+            var verdict: [String] = []
+            if let r = report.ranging {
+                var d: [String: Any] = [:]
+                for c in r.composition { d[PeriodicTable.symbol(z: c.z)] = ["fraction": c.fraction, "sigma": c.sigma, "ci95": [c.lower95, c.upper95]] as [String: Any] }
+                out["composition_decomposed"] = d
+                out["species"] = r.species.map { ["ion": $0.species.label, "ions": $0.ions, "sigma": $0.sigma, "coverage": $0.coverage] as [String: Any] }
+                out["unassigned_peaks"] = r.unassigned.map { ["mn_da": $0.apexDa, "low_da": $0.lowDa, "high_da": $0.highDa, "counts": $0.counts,
+                                                              "net": $0.net, "reason": $0.unassignedReason ?? ""] as [String: Any] }
+                out["assigned_fraction"] = r.assignedFraction
+                out["unassigned_fraction"] = r.unassignedFraction
+                out["fit_residual"] = r.fitResidual
+                if r.unassignedFraction > r.assignedFraction {
+                    verdict.append(String(format: "%.1f %% of the ions fall in %d peaks that no ion of --elements explains, against %.1f %% in identified peaks (the elements, the calibration or the charge states are wrong; see unassigned_peaks)",
+                                          100 * r.unassignedFraction, r.unassigned.count, 100 * r.assignedFraction))
+                }
+                if r.peaks.isEmpty { verdict.append("no peak could be identified with --elements \(elements ?? "")") }
+            }
+            if let q = report.quantification, ranges != nil, Double(q.rangedIons) < 0.5 * Double(max(1, q.totalIons)) {
+                verdict.append(String(format: "only %.1f %% of the ions fall in the ranges of %@ (a range file for other data, or an uncalibrated spectrum?)",
+                                      100 * Double(q.rangedIons) / Double(max(1, q.totalIons)), ranges!))
+            }
+            out["quality"] = ["ok": verdict.isEmpty, "problems": verdict] as [String: Any]
+            out["notes"] = notes
             if json {
                 let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
+                try verdictCheck(verdict)
                 return
             }
-            for n in notes { print("note: \(n)") }
+            for n in notes { FileHandle.standardError.write(Data("aptwin: note: \(n)\n".utf8)) }
             print(String(format: "%@: %d ions (%@); t0 %.3f ns, L %.3f mm, α %.4f, β %.4f%@", file, masses.count, source,
                          cal.t0NS, cal.flightPathMM, cal.alpha, cal.beta, (fitInfo["fitted"] as? Bool) == true ? " (fitted)" : ""))
             print("  m/n (Da)  ion          counts   FWHM (Da)  FW10% (Da)  M/ΔM50  M/ΔM10")
@@ -146,8 +177,31 @@ struct Spectrum: ParsableCommand {
                              fmtOpt(m?.fwhmDa, "%9.4f"), fmtOpt(m?.fw10Da, "%9.4f"), fmtOpt(m?.mrp50, "%6.0f"), fmtOpt(m?.mrp10, "%6.0f")))
             }
             if report.peaks.contains(where: \.overlap) { print("  * overlapping candidates (see --json 'candidates')") }
+            if let c = out["composition"] as? [String: [String: Any]] {
+                print("  composition (at %, ±1σ): " + c.sorted { ($0.value["fraction"] as! Double) > ($1.value["fraction"] as! Double) }
+                    .map { String(format: "%@ %.2f ± %.2f", $0.key, 100 * ($0.value["fraction"] as! Double), 100 * ($0.value["sigma"] as! Double)) }
+                    .joined(separator: ", "))
+            }
+            try verdictCheck(verdict)
         }
     }
 
+    /// The quality verdict: problems make the command fail (exit 1) unless --allow-poor.
+    func verdictCheck(_ problems: [String]) throws {
+        guard !problems.isEmpty else { return }
+        if allowPoor {
+            for p in problems { FileHandle.standardError.write(Data("aptwin: warning: \(file): \(p)\n".utf8)) }
+            return
+        }
+        throw CLIError("\(file): \(problems.joined(separator: "; ")) (--allow-poor reports the result anyway)")
+    }
+
     func fmtOpt(_ v: Double?, _ f: String) -> String { v.map { String(format: f, $0) } ?? String(repeating: " ", count: 6) + "n/a" }
+}
+
+/// Reads a range file by extension (RRNG today; RNG and ENV through the same call).
+func readRangeTable(_ path: String) throws -> (table: RangeTable, warnings: [String]) {
+    let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+    guard ext == "rrng" else { throw CLIError("\(path): unknown range file type '\(ext)'; supported: .rrng") }
+    return try RRNGFile.read(URL(fileURLWithPath: path))
 }
