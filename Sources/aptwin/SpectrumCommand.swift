@@ -199,9 +199,12 @@ struct Spectrum: ParsableCommand {
     func fmtOpt(_ v: Double?, _ f: String) -> String { v.map { String(format: f, $0) } ?? String(repeating: " ", count: 6) + "n/a" }
 }
 
-/// Reads a range file by extension (RRNG today; RNG and ENV through the same call).
+/// Reads a range file by extension: IVAS `.rrng` or Oak Ridge `.rng`.
 func readRangeTable(_ path: String) throws -> (table: RangeTable, warnings: [String]) {
     let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
-    guard ext == "rrng" else { throw CLIError("\(path): unknown range file type '\(ext)'; supported: .rrng") }
-    return try RRNGFile.read(URL(fileURLWithPath: path))
+    switch ext {
+    case "rrng": return try RRNGFile.read(URL(fileURLWithPath: path))
+    case "rng": return try RNGFile.read(URL(fileURLWithPath: path))
+    default: throw CLIError("\(path): unknown range file type '\(ext)'; supported: .rrng, .rng")
+    }
 }
