@@ -72,7 +72,7 @@ public enum TwinSimulation {
         let ((hist, rng), t4) = try measure("spectrum") { () throws -> (MassHistogram, RangingResult) in
             acq.massToChargeDa = try calibration.convert(acq)
             let h = MassHistogram(masses: acq.massToChargeDa, binDa: config.spectrumBinDa, maxDa: config.spectrumMaxDa)
-            let r = AutoRanging.range(masses: acq.massToChargeDa, histogram: h, elements: config.composition.map(\.z))
+            let r = AutoRanging.range(masses: acq.massToChargeDa, histogram: h, elements: config.composition.map(\.z), molecules: false)   // the twin emits no molecular or gas ions yet (issue 14)
             return (h, r)
         }
         timings.append(t4)
