@@ -33,8 +33,21 @@ func splitTextLines(_ data: Data, name: String, format: String, nonUTF8: NonUTF8
         let b = buf.bindMemory(to: UInt8.self)
         var start = 0
         if b.count >= 3, b[0] == 0xEF, b[1] == 0xBB, b[2] == 0xBF { start = 3 }
+        // Binary data first: a control byte anywhere makes the file binary, whatever its first lines look like.
         var lineNo = 1
         var i = start
+        while i < b.count {
+            let c = b[i]
+            if c == 0x0A || (c == 0x0D && !(i + 1 < b.count && b[i + 1] == 0x0A)) { lineNo += 1 }
+            else if (c < 0x20 && c != 0x09 && c != 0x0D) || c == 0x7F {
+                throw TwinError.invalidInput(
+                    "\(name): line \(lineNo): binary data (byte 0x\(String(c, radix: 16, uppercase: true)) at "
+                    + "byte offset \(i)); not an \(format) text file")
+            }
+            i += 1
+        }
+        lineNo = 1
+        i = start
         func emit(_ end: Int) throws {
             let slice = UnsafeBufferPointer(rebasing: b[start..<end])
             if let text = String(validating: slice, as: UTF8.self) {
@@ -71,11 +84,6 @@ func splitTextLines(_ data: Data, name: String, format: String, nonUTF8: NonUTF8
                 start = i
                 lineNo += 1
                 continue
-            }
-            if (c < 0x20 && c != 0x09) || c == 0x7F {
-                throw TwinError.invalidInput(
-                    "\(name): line \(lineNo): binary data (byte 0x\(String(c, radix: 16, uppercase: true)) at "
-                    + "byte offset \(i)); not an \(format) text file")
             }
             i += 1
         }
