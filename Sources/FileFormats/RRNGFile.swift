@@ -1,4 +1,5 @@
 import Foundation
+import MaterialsData
 import TwinCore
 
 /// The IVAS range file (`.rrng`): INI-like text with an `[Ions]` and a `[Ranges]` section.
@@ -23,8 +24,9 @@ import TwinCore
 ///   only elements in `[Ions]`) are appended in order of first use.
 /// - Duplicated and overlapping ranges, `Number=` mismatches, repeated keys and unknown keys or sections are
 ///   returned as warnings, not resolved: the table keeps every range.
-/// - Binary data, an empty file, unparseable numbers, non-finite or reversed bounds, and a range without an ion
-///   are errors naming the file and the line.
+/// - Binary data, an empty file, unparseable numbers, negative, non-finite or reversed bounds, a range without
+///   an ion, an element symbol that the periodic table does not know (`Xx:1`; custom ions use `Name:`), and a
+///   `Number=` that is not a non-negative count are errors naming the file and the line.
 ///
 /// **Writing** produces IVAS style: CRLF line ends, `[Ions]` with one entry per ``RangedIon`` (its name),
 /// bounds with 4 decimals, `Vol:` with 5 decimals, upper-case `Color:`. Write → read → write is byte-identical.
@@ -45,8 +47,9 @@ public enum RRNGFile {
 
     /// Writes `table` as an IVAS-style range file, atomically.
     ///
-    /// - Throws: `TwinError.invalidInput` for tables that cannot be represented (non-finite bounds, an ion index
-    ///   out of range, names with spaces or `:`, a colour that is not 6 hex digits), `TwinError.io`.
+    /// - Throws: `TwinError.invalidInput` for tables that cannot be represented or would not read back (non-finite,
+    ///   negative or reversed bounds, an ion index out of range, names with spaces or `:`, unknown element symbols,
+    ///   counts below 1, a colour that is not 6 hex digits), `TwinError.io`.
     public static func write(_ table: RangeTable, to url: URL) throws {
         try AtomicFile.write(encode(table), to: url)
     }
@@ -56,26 +59,12 @@ public enum RRNGFile {
         var s = "[Ions]\r\nNumber=\(table.ions.count)\r\n"
         for (i, ion) in table.ions.enumerated() {
             try checkName(ion.name, what: "ion \(i + 1) name")
-            for e in ion.composition {
-                try checkName(e.symbol, what: "element symbol in ion \(ion.name)")
-                if e.count <= 0 {
-                    throw TwinError.invalidInput("RRNG output: ion \(ion.name) has count \(e.count) of \(e.symbol)")
-                }
-            }
+            try checkCompositionForOutput(ion, format: "RRNG")
             s += "Ion\(i + 1)=\(ion.name)\r\n"
         }
         s += "[Ranges]\r\nNumber=\(table.ranges.count)\r\n"
         for (i, r) in table.ranges.enumerated() {
-            let label = "RRNG output: range \(i + 1)"
-            guard r.lowDa.isFinite, r.highDa.isFinite, r.volumeNM3.isFinite else {
-                throw TwinError.invalidInput("\(label): non-finite value (\(r.lowDa), \(r.highDa), Vol \(r.volumeNM3))")
-            }
-            guard table.ions.indices.contains(r.ionIndex) else {
-                throw TwinError.invalidInput("\(label): ion index \(r.ionIndex) outside 0..<\(table.ions.count)")
-            }
-            guard let color = normalizedColor(r.colorHex) else {
-                throw TwinError.invalidInput("\(label): colour '\(r.colorHex)' is not 6 hexadecimal digits")
-            }
+            let color = try checkRangeForOutput(r, index: i, ionCount: table.ions.count, format: "RRNG")
             let ion = table.ions[r.ionIndex]
             var tokens: [String] = []
             if ion.composition.isEmpty || ion.name != formula(ion.composition) { tokens.append("Name:\(ion.name)") }
@@ -196,8 +185,10 @@ struct RRNGParser {
 
     private mutating func ionLine(_ lineNo: Int, _ key: String, _ value: String) throws {
         if key == "number" {
-            if let n = Int(value), n >= 0 { declaredIons = (lineNo, n) }
-            else { warn(lineNo, "[Ions] Number='\(clip(value))' is not a count; ignored") }
+            guard let n = Int(value), n >= 0 else {
+                throw fail(lineNo, "[Ions] Number='\(clip(value))' is not a non-negative count")
+            }
+            declaredIons = (lineNo, n)
             return
         }
         guard key.hasPrefix("ion"), let k = Int(key.dropFirst(3)) else {
@@ -210,8 +201,10 @@ struct RRNGParser {
 
     private mutating func rangeLine(_ lineNo: Int, _ key: String, _ value: String) throws {
         if key == "number" {
-            if let n = Int(value), n >= 0 { declaredRanges = (lineNo, n) }
-            else { warn(lineNo, "[Ranges] Number='\(clip(value))' is not a count; ignored") }
+            guard let n = Int(value), n >= 0 else {
+                throw fail(lineNo, "[Ranges] Number='\(clip(value))' is not a non-negative count")
+            }
+            declaredRanges = (lineNo, n)
             return
         }
         guard key.hasPrefix("range"), let k = Int(key.dropFirst(5)) else {
@@ -233,6 +226,7 @@ struct RRNGParser {
         }
         let low = try number(tokens[0], "lower bound")
         let high = try number(tokens[1], "upper bound")
+        if low < 0 || high < 0 { throw fail(lineNo, "\(label): negative bound in [\(low), \(high)]") }
         if low > high { throw fail(lineNo, "\(label): lower bound \(low) is above upper bound \(high)") }
         var r = PendingRange(line: lineNo, key: label, low: low, high: high, vol: 0, color: "FFFFFF", label: nil,
                              composition: [])
@@ -252,6 +246,10 @@ struct RRNGParser {
             default:
                 guard isSymbol(k) else {
                     warn(lineNo, "\(label): unknown field '\(clip(String(t)))' ignored"); continue
+                }
+                guard PeriodicTable.element(symbol: k) != nil else {
+                    throw fail(lineNo, "\(label): unknown element symbol '\(k)' in '\(clip(String(t)))' (custom ions "
+                               + "are written Name:label)")
                 }
                 guard let n = Int(v), n >= 0 else {
                     throw fail(lineNo, "\(label): count '\(clip(v))' of \(k) is not a non-negative integer")
@@ -301,13 +299,7 @@ struct RRNGParser {
             labels.append("\(r.key) (line \(r.line))")
         }
         table.ions = ions.map { RangedIon(name: $0.name, composition: $0.resolved ?? $0.parsed ?? []) }
-        for (i, j) in table.overlappingPairs() {
-            let a = table.ranges[i], b = table.ranges[j]
-            let kind = (a.lowDa == b.lowDa && a.highDa == b.highDa) ? "duplicate" : "overlapping"
-            warn(nil, "\(kind) ranges: \(labels[i]) [\(RRNGFile.fixed(a.lowDa, 4)), \(RRNGFile.fixed(a.highDa, 4))] "
-                 + "\(table.ions[a.ionIndex].name) and \(labels[j]) [\(RRNGFile.fixed(b.lowDa, 4)), "
-                 + "\(RRNGFile.fixed(b.highDa, 4))] \(table.ions[b.ionIndex].name)")
-        }
+        warnings += overlapWarnings(table, name: name) { labels[$0] }
     }
 
     /// An ion while ranges are being attached: its `[Ions]` name, the formula parsed from that name, and the
@@ -375,45 +367,12 @@ struct RRNGParser {
         return b.dropFirst().allSatisfy { (97...122).contains($0) }
     }
 
-    private func clip(_ s: String) -> String {
-        let printable = String(s.unicodeScalars.map { $0.value < 0x20 ? "?" : Character($0) })
-        return printable.count > 48 ? String(printable.prefix(48)) + "…" : printable
-    }
+    private func clip(_ s: String) -> String { clipForMessage(s) }
 
-    /// Splits bytes into numbered lines (LF, CRLF or CR), rejecting binary data with the line and byte offset.
+    /// Numbered lines; binary data is an error, lines that are not UTF-8 are read as Latin-1.
     private func splitLines(_ data: Data) throws -> [(no: Int, text: String)] {
-        var out: [(Int, String)] = []
-        try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) in
-            let b = buf.bindMemory(to: UInt8.self)
-            var start = 0
-            if b.count >= 3, b[0] == 0xEF, b[1] == 0xBB, b[2] == 0xBF { start = 3 }
-            var lineNo = 1
-            var i = start
-            func emit(_ end: Int) {
-                let slice = UnsafeBufferPointer(rebasing: b[start..<end])
-                let text = String(validating: slice, as: UTF8.self)
-                    ?? String(slice.map { Character(Unicode.Scalar($0)) })  // Latin-1 fallback
-                out.append((lineNo, text))
-            }
-            while i < b.count {
-                let c = b[i]
-                if c == 0x0A || c == 0x0D {
-                    emit(i)
-                    if c == 0x0D, i + 1 < b.count, b[i + 1] == 0x0A { i += 1 }
-                    i += 1
-                    start = i
-                    lineNo += 1
-                    continue
-                }
-                if (c < 0x20 && c != 0x09) || c == 0x7F {
-                    throw TwinError.invalidInput(
-                        "\(name): line \(lineNo): binary data (byte 0x\(String(c, radix: 16, uppercase: true)) at "
-                        + "byte offset \(i)); not an RRNG text file")
-                }
-                i += 1
-            }
-            if start < b.count { emit(b.count) }
-        }
-        return out
+        var latin1: [Int] = []
+        return try splitTextLines(data, name: name, format: "RRNG", nonUTF8: .latin1, latin1Lines: &latin1)
+            .map { ($0.no, $0.text) }
     }
 }

@@ -149,6 +149,33 @@ final class RRNGTests: XCTestCase {
         assertThrowsMessage(["line 6", "needs 'low high"]) {
             try RRNGFile.decode(Data((head + "Range1=27\n").utf8), name: "b.rrng")
         }
+        assertThrowsMessage(["b.rrng: line 6: Range1: unknown element symbol 'Xx' in 'Xx:1'", "Name:"]) {
+            try RRNGFile.decode(Data((head + "Range1=27 28 Vol:0.1 Xx:1 Color:FF0000\n").utf8), name: "b.rrng")
+        }
+        assertThrowsMessage(["b.rrng: line 6: Range1: unknown element symbol 'Fex'"]) {
+            try RRNGFile.decode(Data((head + "Range1=27 28 Fex:1\n").utf8), name: "b.rrng")
+        }
+        assertThrowsMessage(["b.rrng: line 6: Range1: negative bound"]) {
+            try RRNGFile.decode(Data((head + "Range1=-0.5 28 Fe:1\n").utf8), name: "b.rrng")
+        }
+        assertThrowsMessage(["b.rrng: line 6: Range1: negative bound"]) {
+            try RRNGFile.decode(Data((head + "Range1=-3 -2 Fe:1\n").utf8), name: "b.rrng")
+        }
+        assertThrowsMessage(["b.rrng: line 5: [Ranges] Number='-3' is not a non-negative count"]) {
+            try RRNGFile.decode(Data("[Ions]\nNumber=1\nIon1=Fe\n[Ranges]\nNumber=-3\nRange1=27 28 Fe:1\n".utf8),
+                                name: "b.rrng")
+        }
+        assertThrowsMessage(["b.rrng: line 2: [Ions] Number='-3' is not a non-negative count"]) {
+            try RRNGFile.decode(Data("[Ions]\nNumber=-3\nIon1=Fe\n[Ranges]\nNumber=1\nRange1=27 28 Fe:1\n".utf8),
+                                name: "b.rrng")
+        }
+        assertThrowsMessage(["b.rrng: line 2: [Ions] Number='two'"]) {
+            try RRNGFile.decode(Data("[Ions]\nNumber=two\nIon1=Fe\n".utf8), name: "b.rrng")
+        }
+        // A custom ion is written Name:label, and an [Ions] entry is only a name: neither is checked against the table.
+        let ok = try RRNGFile.decode(Data("[Ions]\nNumber=1\nIon1=Xx\n[Ranges]\nNumber=1\nRange1=27 28 Name:Xx\n".utf8),
+                                     name: "ok.rrng")
+        XCTAssertEqual(ok.table.ions, [RangedIon(name: "Xx", composition: [])])
     }
 
     func testWriterRejectsUnrepresentableTables() {
@@ -161,5 +188,14 @@ final class RRNGTests: XCTestCase {
         assertThrowsMessage(["colour 'red'"]) { try RRNGFile.encode(t) }
         t = sampleTable(); t.ions[4].name = "two words"
         assertThrowsMessage(["two words"]) { try RRNGFile.encode(t) }
+        // What the reader would reject is not written.
+        t = sampleTable(); t.ranges[0].lowDa = -1
+        assertThrowsMessage(["RRNG output: range 1", "negative bound"]) { try RRNGFile.encode(t) }
+        t = sampleTable(); t.ranges[0].lowDa = 29
+        assertThrowsMessage(["RRNG output: range 1", "above upper bound"]) { try RRNGFile.encode(t) }
+        t = sampleTable(); t.ions[2].composition[1] = ElementCount("Xx", 1)
+        assertThrowsMessage(["RRNG output: ion CrO: unknown element symbol 'Xx'"]) { try RRNGFile.encode(t) }
+        t = sampleTable(); t.ions[2].composition[1] = ElementCount("O", 0)
+        assertThrowsMessage(["RRNG output: ion CrO has count 0 of O"]) { try RRNGFile.encode(t) }
     }
 }
