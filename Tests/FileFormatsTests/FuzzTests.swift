@@ -44,6 +44,52 @@ final class FuzzTests: XCTestCase {
         XCTAssertGreaterThan(ok, 0); XCTAssertGreaterThan(failed, 0)
     }
 
+    /// A table with an element, a molecule (so RNG writes a polyatomic extension) and a custom ion.
+    let rangeTable = RangeTable(
+        ions: [RangedIon(name: "Fe", composition: [ElementCount("Fe", 1)]),
+               RangedIon(name: "CrO", composition: [ElementCount("Cr", 1), ElementCount("O", 1)]),
+               RangedIon(name: "Hyd", composition: [])],
+        ranges: [MassRange(lowDa: 27.85, highDa: 28.15, ionIndex: 0, volumeNM3: 0.01178, colorHex: "FF0000"),
+                 MassRange(lowDa: 33.9, highDa: 34.8, ionIndex: 1, volumeNM3: 0.04, colorHex: "00FF00"),
+                 MassRange(lowDa: 0.9, highDa: 3.2, ionIndex: 2, colorHex: "808080")])
+
+    /// Decodes mutations of `good`; every outcome is a consistent table or a `TwinError` naming the file, and a
+    /// table that can be written writes → reads → writes byte-identically.
+    func checkRangeMutations(_ good: Data, name: String, seed: UInt64,
+                             decode: (Data) throws -> RangeTable, encode: (RangeTable) throws -> Data) {
+        var ok = 0, failed = 0
+        mutations(of: good, count: 3000, seed: seed) { d in
+            do {
+                let t = try decode(d)
+                for r in t.ranges {
+                    XCTAssertTrue(t.ions.indices.contains(r.ionIndex))
+                    XCTAssertTrue(r.lowDa >= 0 && r.lowDa <= r.highDa && r.highDa.isFinite, "\(r)")
+                }
+                for ion in t.ions { for e in ion.composition { XCTAssertGreaterThan(e.count, 0) } }
+                if let once = try? encode(t) {
+                    XCTAssertEqual(try encode(decode(once)), once, String(decoding: d, as: UTF8.self))
+                }
+                ok += 1
+            } catch let e as TwinError {
+                XCTAssertTrue(e.description.hasPrefix(name), e.description)
+                failed += 1
+            } catch { XCTFail("unexpected error type \(error)") }
+        }
+        XCTAssertGreaterThan(ok, 0); XCTAssertGreaterThan(failed, 0)
+    }
+
+    func testRNGMutationsNeverCrash() throws {
+        let good = try RNGFile.encode(rangeTable).data
+        checkRangeMutations(good, name: "fuzz.rng", seed: 5, decode: { try RNGFile.decode($0, name: "fuzz.rng").table },
+                            encode: { try RNGFile.encode($0).data })
+    }
+
+    func testENVMutationsNeverCrash() throws {
+        let good = try ENVFile.encode(rangeTable, parameters: ENVFile.Parameters(flightLengthM: 0.1, detectionEfficiency: 0.5)).data
+        checkRangeMutations(good, name: "fuzz.env", seed: 6, decode: { try ENVFile.decode($0, name: "fuzz.env").table },
+                            encode: { try ENVFile.encode($0).data })
+    }
+
     func testNPYMutationsNeverCrash() throws {
         let good = try NPYFile.encode((0..<40).map { Float($0) })
         mutations(of: good, count: 3000, seed: 2) { d in
