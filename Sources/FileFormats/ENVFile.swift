@@ -30,9 +30,9 @@ import TwinCore
 /// …                                    (see ``Parameters`` for the labels read)
 /// ```
 ///
-/// **Reading.** The version line (one word starting with a letter) is optional (3Depict writes none). Element-list names are elements, formulas of
-/// known elements (`MnO2`), or custom labels (`Hyd`, `X23`: kept without composition, with a warning); a
-/// formula-shaped name with a symbol the periodic table does not know (`Xx`) is an error. Ranges take the colour of
+/// **Reading.** The version line (one word starting with a letter) is optional (3Depict writes none). Element-list
+/// names are elements, formulas of known elements (`MnO2`), or custom labels (`Hyd`, `X23`: kept without
+/// composition, with a warning); a formula-shaped name with a symbol the periodic table does not know (`Xx`) is an error. Ranges take the colour of
 /// their element-list entry; a range naming no entry is kept with a warning (colour FFFFFF). Atomic volumes are
 /// read as Å³ and stored in nm³ (÷ 1000): the file states no unit, and the values seen (11.66 for metals, 20 for O)
 /// fit Å³ (Fe: 11.8 Å³). The "increment for concentration" (1 in every file seen; meaning undocumented) is kept in
@@ -49,7 +49,8 @@ import TwinCore
 ///
 /// **Writing** follows the GPM example (LF line ends, tab-separated columns, the same comments), with bounds at 4
 /// decimals, volumes in Å³ at 3 decimals, colour components with the fewest decimals that keep the byte, and only
-/// the parameters that are set. Write → read → write is byte-identical.
+/// the parameters that are set. Write → read → write is byte-identical. (The one ENV layout seen is GPM's; files
+/// written by other GPM software versions may differ, and the parameter semantics are inferred from their labels.)
 public enum ENVFile {
     /// The instrument and reconstruction parameters of an environment file. Every field is optional (nil: not in
     /// the file). The label in each description is the comment that announces the value (matched by prefix,
