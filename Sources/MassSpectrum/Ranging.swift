@@ -66,11 +66,12 @@ public struct RangedPeak: Sendable {
 /// A species' fitted amount in the whole spectrum.
 public struct FittedSpecies: Sendable {
     public var species: IonSpecies
-    /// Ions of the species over all its lines (ranged or not), from the isotope-pattern fit.
+    /// Ions of the species over all its lines (ranged or not): its share of the assigned peaks' net counts (shared
+    /// by the isotope-pattern fit) divided by `coverage`.
     public var ions: Double
     /// 1σ counting error: √(ions / coverage), coverage the summed abundance of its lines that fall in ranges.
     public var sigma: Double
-    /// Summed abundance of the species' lines that fall in detected peaks.
+    /// Summed abundance of the species' lines that fall in assigned peaks.
     public var coverage: Double
 }
 
@@ -167,6 +168,20 @@ public enum AutoRanging {
                 if isMax { apexes.append(i); i += sep; continue }
             }
             i += 1
+        }
+        // Unresolved maxima: two neighbouring maxima whose valley stays above 60 % of the lower one's net height are
+        // one peak (a broad, noisy top or a shoulder), kept at the higher maximum.
+        var merged = true
+        while merged && apexes.count > 1 {
+            merged = false
+            for n in 0..<(apexes.count - 1) {
+                let a = apexes[n], b = apexes[n + 1]
+                let v = argMinSmooth(a, b, smooth)
+                let lower = min(smooth(a) - bg[a], smooth(b) - bg[b])
+                if smooth(v) - bg[v] > 0.6 * lower {
+                    apexes.remove(at: smooth(a) >= smooth(b) ? n + 1 : n); merged = true; break
+                }
+            }
         }
         // 2. Ranges.
         var bounds: [(lo: Int, hi: Int)] = []
@@ -293,9 +308,25 @@ public enum AutoRanging {
         }
         let ranged = Quantification.quantify(sortedMasses: sorted, table: table, background: .none)
         // Decomposed composition.
+        // Amounts from the counts: each assigned peak's net ions are shared among its contributing species in
+        // proportion to their fitted contributions, and a species' total is its share of counts over the summed
+        // abundance of its lines that fall in assigned peaks. The fit only decides the sharing of overlaps; a species'
+        // amount then rests on its largest peaks, not on the ratio of its small ones.
+        var counted = [Double](repeating: 0, count: columns.count), covered = [Double](repeating: 0, count: columns.count)
+        let assignedRows = Set(peaks.compactMap { p in apexDa.firstIndex { $0 == p.apexDa } })
+        for n in assignedRows {
+            let model = columns.indices.reduce(0.0) { $0 + (columns[$1].rows[n] ?? 0) * x[$1] }
+            guard model > 0 else { continue }
+            for j in columns.indices where x[j] > 0 {
+                guard let a = columns[j].rows[n] else { continue }
+                counted[j] += q0.ranges[n].net * a * x[j] / model
+                covered[j] += a
+            }
+        }
         var fitted: [FittedSpecies] = []
-        for (j, col) in columns.enumerated() where x[j] > 0 {
-            fitted.append(FittedSpecies(species: col.s, ions: x[j], sigma: (x[j] / max(col.coverage, 1e-3)).squareRoot(), coverage: col.coverage))
+        for (j, col) in columns.enumerated() where x[j] > 0 && covered[j] > 0 {
+            let ions = counted[j] / covered[j]
+            fitted.append(FittedSpecies(species: col.s, ions: ions, sigma: (ions / max(covered[j], 1e-3)).squareRoot(), coverage: covered[j]))
         }
         fitted.sort { $0.ions > $1.ions }
         var atoms: [Int: Double] = [:]

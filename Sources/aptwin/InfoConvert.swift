@@ -13,6 +13,11 @@ func readAcquisition(_ path: String, voltageUnit: EPOSVoltageUnit, format: Strin
     return (fmt, acq)
 }
 
+/// True when `path` names a range file (.rrng, .rng, .env) by its extension.
+func isRangeFile(_ path: String) -> Bool {
+    RangeFile.supportedFormats.contains(URL(fileURLWithPath: path).pathExtension.lowercased())
+}
+
 /// True when `path` is read by ``AcquisitionFile`` rather than as a range file, image or single array.
 func isIonInput(_ path: String) -> Bool {
     var isDir: ObjCBool = false
@@ -29,9 +34,9 @@ struct Info: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let unit = try parseUnit(eposVoltageUnit)
-            let ionInput = isIonInput(file)
-            guard let fmt = ionInput ? .pos : APTFormat.fromPath(file) else {
-                throw CLIError("\(file): unknown file type; supported: \(AcquisitionFile.supported), .rrng, .npy")
+            let ionInput = isIonInput(file), rangeInput = isRangeFile(file)
+            guard let fmt = ionInput ? .pos : rangeInput ? .rrng : APTFormat.fromPath(file) else {
+                throw CLIError("\(file): unknown file type; supported: \(AcquisitionFile.supported), range files (.rrng, .rng, .env), .npy")
             }
             var out: [String: Any] = ["format": fmt.rawValue, "file": file]
             switch fmt {
@@ -63,7 +68,8 @@ struct Info: ParsableCommand {
                     out["multi_hit_fraction"] = multiHitFraction(acq.multiplicity)
                 }
             case .rrng:
-                let (table, warnings) = try RRNGFile.read(URL(fileURLWithPath: file))
+                let (table, warnings, rangeFormat) = try RangeFile.read(URL(fileURLWithPath: file))
+                out["format"] = rangeFormat
                 out["ion_species"] = table.ions.map(\.name)
                 out["ranges"] = table.ranges.count
                 out["mass_range_da"] = table.ranges.isEmpty ? [] : [table.ranges.map(\.lowDa).min()!, table.ranges.map(\.highDa).max()!]
@@ -120,15 +126,16 @@ struct Convert: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let unit = try parseUnit(eposVoltageUnit)
-            guard let inFmt = APTFormat.fromPath(input) else { throw CLIError("\(input): unknown input type") }
+            let inFmt: APTFormat? = isRangeFile(input) ? .rrng : APTFormat.fromPath(input)
+            guard let inFmt else { throw CLIError("\(input): unknown input type") }
             let outURL = URL(fileURLWithPath: output)
             var isDir: ObjCBool = false
             let toDirectory = output.hasSuffix("/") || (FileManager.default.fileExists(atPath: output, isDirectory: &isDir) && isDir.boolValue)
             if inFmt == .rrng {
-                guard APTFormat.fromPath(output) == .rrng else { throw CLIError("\(output): a range file converts to .rrng only") }
-                let (table, warnings) = try RRNGFile.read(URL(fileURLWithPath: input))
+                guard isRangeFile(output) else { throw CLIError("\(output): a range file converts to .rrng, .rng or .env only") }
+                let (table, warnings, _) = try RangeFile.read(URL(fileURLWithPath: input))
                 for w in warnings { FileHandle.standardError.write(Data("aptwin: warning: \(w)\n".utf8)) }
-                try RRNGFile.write(table, to: outURL)
+                for w in try RangeFile.write(table, to: outURL) { FileHandle.standardError.write(Data("aptwin: warning: \(output): \(w)\n".utf8)) }
                 print("wrote \(output): \(table.ions.count) ions, \(table.ranges.count) ranges")
                 return
             }

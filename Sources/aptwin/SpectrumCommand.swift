@@ -33,7 +33,7 @@ struct Spectrum: ParsableCommand {
     @Option(help: "Histogram bin, Da.") var binDa: Double = 0.01
     @Option(help: "Histogram upper limit, Da (default: 1.05 × the largest m/n, ≤ 400).") var maxDa: Double?
     @Option(help: "Highest charge state considered in identification.") var maxCharge: Int = 3
-    @Option(help: "Write the automatic ranges (needs --elements) as RRNG.") var writeRanges: String?
+    @Option(help: "Write the automatic ranges (needs --elements) as RRNG, RNG or ENV (by extension).") var writeRanges: String?
     @Option(help: "Write the spectrum plot (SVG, log count axis).") var plot: String?
     @Option(help: "Voltage unit assumed for EPOS files: v or kv.") var eposVoltageUnit: String = "v"
     @Flag(help: "Print JSON.") var json = false
@@ -97,7 +97,9 @@ struct Spectrum: ParsableCommand {
             }
             let report = SpectrumAnalysis.analyze(massesDa: masses, binDa: binDa, maxDa: maxDa, elements: zs,
                                                   ranges: rangeTable?.table, maxCharge: maxCharge, molecules: !noMolecules)
-            if let writeRanges, let r = report.ranging { try RRNGFile.write(r.table, to: URL(fileURLWithPath: writeRanges)) }
+            if let writeRanges, let r = report.ranging {
+                for w in try RangeFile.write(r.table, to: URL(fileURLWithPath: writeRanges)) { notes.append("\(writeRanges): \(w)") }
+            }
             if let plot {
                 let svg = massSpectrumSVG(report.histogram, peaks: report.identifiedPeaks,
                                           title: "\(URL(fileURLWithPath: file).lastPathComponent): \(masses.count) ions")
@@ -199,12 +201,8 @@ struct Spectrum: ParsableCommand {
     func fmtOpt(_ v: Double?, _ f: String) -> String { v.map { String(format: f, $0) } ?? String(repeating: " ", count: 6) + "n/a" }
 }
 
-/// Reads a range file by extension: IVAS `.rrng` or Oak Ridge `.rng`.
+/// Reads a range file by extension (IVAS `.rrng`, Oak Ridge `.rng`, GPM `.env`) through ``RangeFile``.
 func readRangeTable(_ path: String) throws -> (table: RangeTable, warnings: [String]) {
-    let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
-    switch ext {
-    case "rrng": return try RRNGFile.read(URL(fileURLWithPath: path))
-    case "rng": return try RNGFile.read(URL(fileURLWithPath: path))
-    default: throw CLIError("\(path): unknown range file type '\(ext)'; supported: .rrng, .rng")
-    }
+    let r = try RangeFile.read(URL(fileURLWithPath: path))
+    return (r.table, r.warnings)
 }
