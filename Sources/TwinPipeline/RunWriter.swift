@@ -5,6 +5,7 @@ import MaterialsData
 import ScenarioConfig
 import Analysis
 import Reconstruction
+import Reporting
 import TwinCore
 
 /// Options of one `aptwin run`.
@@ -137,7 +138,7 @@ public enum ScenarioRunner {
         let svg = Plots.spectrumSVG(h, peaks: r.ranging.peaks, title: "\(c.name): mass spectrum (\(acq.count) ions)")
         try AtomicFile.write(Data(svg.utf8), to: url("spectrum/spectrum.svg"))
         try POSFile.write(acq, to: url("reconstruction/reconstruction.pos"))
-        let hm = Plots.hitMap(xMM: acq.detectorXMM, yMM: acq.detectorYMM, diameterMM: c.detector.diameterMM, pixels: c.hitMapPixels)
+        let hm = DetectorHitMap.render(xMM: acq.detectorXMM, yMM: acq.detectorYMM, diameterMM: c.detector.diameterMM, pixels: c.hitMapPixels)
         try PNGFile.write(GrayImage8(width: hm.width, height: hm.height, pixels: hm.pixels), to: url("images/detector_hit_map.png"))
         // Composition profile along the reconstructed axis.
         let profile = CompositionProfile.alongZ(zNM: acq.zNM, massToChargeDa: acq.massToChargeDa, ranges: r.ranging.table,
