@@ -65,6 +65,7 @@ let package = Package(
         .testTarget(name: "IonOpticsTests", dependencies: ["IonOptics", "TwinCore", "MaterialsData"]),
         .testTarget(name: "MassSpectrumTests", dependencies: ["MassSpectrum", "IonOptics", "TwinPipeline", "TwinCore", "MaterialsData", "FileFormats"]),
         .testTarget(name: "ReconstructionTests", dependencies: ["Reconstruction", "FileFormats", "TwinCore", "TwinPipeline", "ScenarioConfig", "TestDatasets"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "MassSpectrum", "FileFormats", "TwinCore", "TestDatasets"]),
         .testTarget(name: "PipelineTests", dependencies: ["TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder", "Analysis", "TEMImaging"]),
     ]
 )
