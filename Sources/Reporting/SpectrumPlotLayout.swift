@@ -260,11 +260,14 @@ extension SpectrumPlotLayout {
             let top = 6 * S + title.box.height + 8 * S
             let bottom = 5 * S + 3 * S + lh + 4 * S + lh + 6 * S
             let ph = max(10, H - top - bottom)
-            // Log axis from the floor (0.5) to above the tallest peak, leaving two label rows free.
+            // Log axis from the floor (0.5) to above the tallest peak, leaving label rows free: two, or as many
+            // as the labels would fill side by side across the canvas plus one (at most five).
             yLow = log10(SpectrumPlotLayout.countFloor)
             let maxC = Double(counts.max() ?? 0)
             let maxLog = max(1, log10(max(maxC, 1)))
-            let reserve = min(2 * lh + 10 * S, 0.3 * ph)
+            let labelChars = Set(ranges.map(\.label)).reduce(0) { $0 + $1.count + 2 }
+            let rows = min(5, max(2, Int((Double(labelChars) * cw / (0.8 * W)).rounded(.up)) + 1))
+            let reserve = min(Double(rows) * (lh + 2 * S) + 6 * S, 0.3 * ph)
             yTop = yLow + (maxLog - yLow) * ph / (ph - reserve)
             // Decade ticks, every `stride` decades so that there are at most 12 and they are a line apart.
             let kMax = Int((yTop + 1e-9).rounded(.down))
@@ -330,7 +333,7 @@ extension SpectrumPlotLayout {
 
         static func legendSize(ranges: [ValidRange], s: Int, plotHeight: Double, maxWidth: Double) -> LegendSize? {
             var entries: [(String, String)] = []
-            for r in ranges where !entries.contains(where: { $0.0 == r.label }) { entries.append((r.label, r.color)) }
+            for r in ranges where !r.label.isEmpty && !entries.contains(where: { $0.0 == r.label }) { entries.append((r.label, r.color)) }
             guard !entries.isEmpty else { return nil }
             let S = Double(s), lh = Double(BitmapFont.lineHeight * s), cw = Double(BitmapFont.advance * s)
             let pad = 5 * S, rowH = lh + 2 * S, swatchW = 19 * S, colGap = 10 * S
@@ -460,7 +463,8 @@ extension SpectrumPlotLayout {
                 if i0 <= i1 { for i in i0...i1 where best < 0 || counts[i] > bestC { best = i; bestC = counts[i] } }
                 let mDa = best >= 0 ? h.centreDa(best) : (a + b) / 2
                 let ax = min(max(xPx(mDa), pa.x), pa.maxX)
-                let ay = bestC > 0 ? curveTop(from: ax - 1, to: ax + 1) : pa.maxY
+                // The peak bin's own height: where columns hold several bins it may lie under the drawn maximum.
+                let ay = yPx(Double(bestC))
                 raw.append(Candidate(text: r.label, color: r.color, anchor: Point(x: ax, y: ay), counts: Int(bestC), indices: [r.index]))
             }
             raw.sort { ($0.counts, -$0.anchor.x) > ($1.counts, -$1.anchor.x) }
@@ -484,7 +488,7 @@ extension SpectrumPlotLayout {
                 let w = textWidth(it.text, scale: s)
                 let ax = it.anchor.x, ay = it.anchor.y
                 let idealBottom = ay - gap
-                let maxShift = max(3 * w, 40 * cw)
+                let maxShift = 30 * cw + w / 2     // the label's near edge at most 30 characters from its peak
                 let step = 2 * S
                 var best: (cost: Double, box: Rect)?
                 for pass in 0..<2 {
