@@ -2,11 +2,28 @@ import Foundation
 import IonOptics
 import MassSpectrum
 import MaterialsData
+import Reporting
 import TwinCore
 
-/// Mass spectrum as an SVG line plot (log count axis, labelled peaks); see `Plots.spectrumSVG`.
+/// Identified peaks as plot ranges (Da), one palette colour per distinct label. Each is labelled with one
+/// isotope, `28Si+` or `56Fe2+`: the most abundant candidate of the element the peak is assigned to (the first,
+/// most abundant, candidate if none is of that element), with `*` appended when candidates of other elements
+/// overlap it, as in the `aptwin spectrum` table. Peaks without candidates are shaded, not labelled.
+public func spectrumPlotRanges(_ peaks: [IdentifiedPeak]) -> [SpectrumPlotRange] {
+    SpectrumPlotRange.coloredByLabel(peaks.map { p in
+        let own = p.candidates.filter { $0.z == p.assignedZ }.max { $0.abundance < $1.abundance }
+        guard let c = own ?? p.candidates.first else { return (p.lowDa, p.highDa, "") }
+        let overlap = Set(p.candidates.map(\.z)).count > 1
+        let label = SpectrumPlotRange.ionLabel(massNumber: c.massNumber, symbol: PeriodicTable.symbol(z: c.z), charge: c.charge)
+        return (p.lowDa, p.highDa, label + (overlap ? "*" : ""))
+    })
+}
+
+/// Mass spectrum as SVG (1000 × 500 px) with the peaks' ranges shaded and labelled; forwards to
+/// `Reporting.SpectrumPlot.svg`.
+@available(*, deprecated, message: "use SpectrumPlot.svg(_:ranges:title:width:height:) with spectrumPlotRanges(_:)")
 public func massSpectrumSVG(_ h: MassHistogram, peaks: [IdentifiedPeak], title: String) -> String {
-    Plots.spectrumSVG(h, peaks: peaks, title: title)
+    SpectrumPlot.svg(h, ranges: spectrumPlotRanges(peaks), title: title)
 }
 
 /// Simulated mass spectra of traced ions, and the APT-in-TEM versus straight-flight (LEAP 5000 XS-like)

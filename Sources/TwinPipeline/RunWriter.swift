@@ -135,7 +135,7 @@ public enum ScenarioRunner {
         var csv = "mass_to_charge_da,counts\n"
         for i in 0..<h.counts.count where h.counts[i] > 0 { csv += String(format: "%.4f,%u\n", h.centreDa(i), h.counts[i]) }
         try AtomicFile.write(Data(csv.utf8), to: url("spectrum/spectrum.csv"))
-        let svg = Plots.spectrumSVG(h, peaks: r.ranging.peaks, title: "\(c.name): mass spectrum (\(acq.count) ions)")
+        let svg = SpectrumPlot.svg(h, ranges: spectrumPlotRanges(r.ranging.peaks), title: "\(c.name): mass spectrum (\(acq.count) ions)")
         try AtomicFile.write(Data(svg.utf8), to: url("spectrum/spectrum.svg"))
         try POSFile.write(acq, to: url("reconstruction/reconstruction.pos"))
         let hm = DetectorHitMap.render(xMM: acq.detectorXMM, yMM: acq.detectorYMM, diameterMM: c.detector.diameterMM, pixels: c.hitMapPixels)

@@ -3,6 +3,7 @@ import FileFormats
 import Foundation
 import MassSpectrum
 import MaterialsData
+import Reporting
 import TwinCore
 import TwinPipeline
 
@@ -112,8 +113,8 @@ struct Spectrum: ParsableCommand {
                                                   ranges: rangeTable?.table, maxCharge: maxCharge)
             if let writeRanges, let r = report.ranging { try RRNGFile.write(r.table, to: URL(fileURLWithPath: writeRanges)) }
             if let plot {
-                let svg = massSpectrumSVG(report.histogram, peaks: report.identifiedPeaks,
-                                          title: "\(URL(fileURLWithPath: file).lastPathComponent): \(masses.count) ions")
+                let svg = SpectrumPlot.svg(report.histogram, ranges: spectrumPlotRanges(report.identifiedPeaks),
+                                           title: "\(URL(fileURLWithPath: file).lastPathComponent): \(masses.count) ions")
                 try AtomicFile.write(Data(svg.utf8), to: URL(fileURLWithPath: plot))
             }
             func num(_ v: Double?) -> Any { v.map { $0.isFinite ? $0 as Any : NSNull() } ?? NSNull() }
