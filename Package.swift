@@ -2,7 +2,8 @@
 // AtomProbeTwin — a digital twin of an atom probe inside a JEOL F200 TEM.
 // Module graph follows the data flow (see README "Layout"):
 //   MaterialsData → TwinCore → SpecimenBuilder → FieldEvaporation → IonOptics → MassSpectrum → Reconstruction,
-//   TEMImaging beside them, Analysis, FileFormats and ScenarioConfig at the edges, TwinPipeline wires the stages, `aptwin` is the CLI on top.
+//   TEMImaging beside them, Analysis, FileFormats and ScenarioConfig at the edges, Reporting (plots) above MassSpectrum and
+//   FileFormats, TwinPipeline wires the stages, `aptwin` is the CLI on top.
 import PackageDescription
 
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
@@ -38,15 +39,17 @@ let package = Package(
         // Edges.
         .target(name: "FileFormats", dependencies: ["TwinCore", "MaterialsData", "CPNG"]),
         .target(name: "ScenarioConfig", dependencies: ["TwinCore", "MaterialsData", .product(name: "Yams", package: "Yams")]),
+        // Plots of results (spectrum, detector hit map); knows nothing of the stages that made them.
+        .target(name: "Reporting", dependencies: ["TwinCore", "MassSpectrum", "FileFormats"]),
 
         // Wiring and CLI.
         .target(name: "TwinPipeline", dependencies: [
             "TwinCore", "MaterialsData", "SpecimenBuilder", "FieldEvaporation", "IonOptics",
-            "MassSpectrum", "Reconstruction", "TEMImaging", "Analysis", "FileFormats", "ScenarioConfig",
+            "MassSpectrum", "Reconstruction", "TEMImaging", "Analysis", "FileFormats", "ScenarioConfig", "Reporting",
         ]),
         .executableTarget(name: "aptwin", dependencies: [
             "TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder",
-            "FieldEvaporation", "TEMImaging", "IonOptics", "MassSpectrum", "Reconstruction",
+            "FieldEvaporation", "TEMImaging", "IonOptics", "MassSpectrum", "Reconstruction", "Reporting",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -62,6 +65,7 @@ let package = Package(
         .testTarget(name: "IonOpticsTests", dependencies: ["IonOptics", "TwinCore", "MaterialsData"]),
         .testTarget(name: "MassSpectrumTests", dependencies: ["MassSpectrum", "IonOptics", "TwinPipeline", "TwinCore", "MaterialsData", "FileFormats", "TestDatasets"]),
         .testTarget(name: "ReconstructionTests", dependencies: ["Reconstruction", "FileFormats", "TwinCore", "TwinPipeline", "ScenarioConfig", "TestDatasets"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "MassSpectrum", "FileFormats", "TwinCore", "TestDatasets"]),
         .testTarget(name: "PipelineTests", dependencies: ["TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder", "Analysis", "TEMImaging"]),
     ]
 )

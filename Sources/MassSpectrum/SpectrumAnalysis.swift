@@ -86,23 +86,7 @@ public enum SpectrumAnalysis {
             ranging = r
             quant = r.ranged
             quantBG = Quantification.quantify(sortedMasses: sorted, table: r.table, background: .local)
-            for p in (r.peaks + r.unassigned).sorted(by: { $0.lowDa < $1.lowDa }) {
-                let m = PeakShape.measure(h, nearDa: p.apexDa, searchDa: 3 * binDa, backgroundPerBin: bgBins)
-                // Labels at isotope level: the contributing species' lines inside the range, main first.
-                var lines: [(label: String, ions: Double)] = []
-                for c in p.contributions {
-                    guard let sp = r.species.first(where: { $0.species.label == c.label })?.species else { continue }
-                    for l in sp.lines where l.mnDa >= p.lowDa && l.mnDa < p.highDa || abs(l.mnDa - p.apexDa) <= toleranceDa {
-                        lines.append((sp.isotopeLabel(mnDa: l.mnDa), l.abundance * c.ions))
-                    }
-                }
-                lines.sort { $0.ions > $1.ions }
-                let ion = lines.first?.label ?? p.assigned?.label ?? "?"
-                peaks.append(SpectrumPeak(mnDa: m?.apexDa ?? p.apexDa, ion: p.assigned == nil ? "?" : ion,
-                                          candidates: lines.map(\.label).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } },
-                                          overlap: p.contributions.filter { $0.ions > 0.05 * p.net }.count > 1, counts: p.counts,
-                                          lowDa: p.lowDa, highDa: p.highDa, metrics: m))
-            }
+            peaks = spectrumPeaks(ranging: r, histogram: h, backgroundPerBin: bgBins, toleranceDa: toleranceDa)
         } else {
             for b in PeakIdentification.findPeaks(h, backgroundPerBin: bgBins) {
                 let m = PeakShape.measure(h, nearDa: h.centreDa(b), searchDa: binDa, backgroundPerBin: bgBins)
@@ -127,5 +111,30 @@ public enum SpectrumAnalysis {
         }
         return SpectrumReport(histogram: h, background: bg, peaks: peaks, ranging: ranging, quantification: quant,
                               quantificationLocalBackground: quantBG, identifiedPeaks: identified)
+    }
+
+    /// The peaks of an automatic ranging as ``SpectrumPeak``s, assigned and unassigned in m/n order: labelled by the
+    /// isotope line of the dominant species inside the range (`56Fe2+`, `(68CrO)+`; `?` when unassigned), with every
+    /// contributing line as a candidate and `overlap` when more than one species holds > 5 % of the net counts.
+    public static func spectrumPeaks(ranging r: RangingResult, histogram h: MassHistogram, backgroundPerBin bgBins: [Double],
+                                     toleranceDa: Double = 0.06) -> [SpectrumPeak] {
+        var peaks: [SpectrumPeak] = []
+        for p in (r.peaks + r.unassigned).sorted(by: { $0.lowDa < $1.lowDa }) {
+            let m = PeakShape.measure(h, nearDa: p.apexDa, searchDa: 3 * h.binDa, backgroundPerBin: bgBins)
+            var lines: [(label: String, ions: Double)] = []
+            for c in p.contributions {
+                guard let sp = r.species.first(where: { $0.species.label == c.label })?.species else { continue }
+                for l in sp.lines where l.mnDa >= p.lowDa && l.mnDa < p.highDa || abs(l.mnDa - p.apexDa) <= toleranceDa {
+                    lines.append((sp.isotopeLabel(mnDa: l.mnDa), l.abundance * c.ions))
+                }
+            }
+            lines.sort { $0.ions > $1.ions }
+            let ion = lines.first?.label ?? p.assigned?.label ?? "?"
+            peaks.append(SpectrumPeak(mnDa: m?.apexDa ?? p.apexDa, ion: p.assigned == nil ? "?" : ion,
+                                      candidates: lines.map(\.label).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } },
+                                      overlap: p.contributions.filter { $0.ions > 0.05 * p.net }.count > 1, counts: p.counts,
+                                      lowDa: p.lowDa, highDa: p.highDa, metrics: m))
+        }
+        return peaks
     }
 }

@@ -2,12 +2,8 @@ import Foundation
 import IonOptics
 import MassSpectrum
 import MaterialsData
+import Reporting
 import TwinCore
-
-/// Mass spectrum as an SVG line plot (log count axis, labelled peaks); see `Plots.spectrumSVG`.
-public func massSpectrumSVG(_ h: MassHistogram, peaks: [IdentifiedPeak], title: String) -> String {
-    Plots.spectrumSVG(h, peaks: peaks, title: title)
-}
 
 /// Simulated mass spectra of traced ions, and the APT-in-TEM versus straight-flight (LEAP 5000 XS-like)
 /// mass-resolution comparison of the paper's Fig. 3.

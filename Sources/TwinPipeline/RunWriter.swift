@@ -6,6 +6,7 @@ import MaterialsData
 import ScenarioConfig
 import Analysis
 import Reconstruction
+import Reporting
 import TwinCore
 
 /// Options of one `aptwin run`.
@@ -135,10 +136,13 @@ public enum ScenarioRunner {
         var csv = "mass_to_charge_da,counts\n"
         for i in 0..<h.counts.count where h.counts[i] > 0 { csv += String(format: "%.4f,%u\n", h.centreDa(i), h.counts[i]) }
         try AtomicFile.write(Data(csv.utf8), to: url("spectrum/spectrum.csv"))
-        let svg = Plots.spectrumSVG(h, peaks: r.ranging.peaks.map { IdentifiedPeak(mnDa: $0.apexDa, lowDa: $0.lowDa, highDa: $0.highDa, counts: $0.counts, candidates: [], assignedZ: $0.assigned?.atoms.first?.z ?? 0) }, title: "\(c.name): mass spectrum (\(acq.count) ions)")
+        let plotPeaks = SpectrumAnalysis.spectrumPeaks(ranging: r.ranging, histogram: h, backgroundPerBin: FlatTOFBackground.estimate(h).perBin(h))
+        let plotTitle = "\(c.name): mass spectrum (\(acq.count) ions)"
+        let svg = SpectrumPlot.svg(h, ranges: SpectrumPlotRange.ranges(from: plotPeaks), title: plotTitle)
+        try SpectrumPlot.writePNG(h, ranges: SpectrumPlotRange.ranges(from: plotPeaks), title: plotTitle, to: url("spectrum/spectrum.png"))
         try AtomicFile.write(Data(svg.utf8), to: url("spectrum/spectrum.svg"))
         try POSFile.write(acq, to: url("reconstruction/reconstruction.pos"))
-        let hm = Plots.hitMap(xMM: acq.detectorXMM, yMM: acq.detectorYMM, diameterMM: c.detector.diameterMM, pixels: c.hitMapPixels)
+        let hm = DetectorHitMap.render(xMM: acq.detectorXMM, yMM: acq.detectorYMM, diameterMM: c.detector.diameterMM, pixels: c.hitMapPixels)
         try PNGFile.write(GrayImage8(width: hm.width, height: hm.height, pixels: hm.pixels), to: url("images/detector_hit_map.png"))
         // Composition profile along the reconstructed axis.
         let profile = CompositionProfile.alongZ(zNM: acq.zNM, massToChargeDa: acq.massToChargeDa, ranges: r.ranging.table,

@@ -3,6 +3,7 @@ import FileFormats
 import Foundation
 import MassSpectrum
 import MaterialsData
+import Reporting
 import TwinCore
 import TwinPipeline
 
@@ -34,7 +35,7 @@ struct Spectrum: ParsableCommand {
     @Option(help: "Histogram upper limit, Da (default: 1.05 × the largest m/n, ≤ 400).") var maxDa: Double?
     @Option(help: "Highest charge state considered in identification.") var maxCharge: Int = 3
     @Option(help: "Write the automatic ranges (needs --elements) as RRNG, RNG or ENV (by extension).") var writeRanges: String?
-    @Option(help: "Write the spectrum plot (SVG, log count axis).") var plot: String?
+    @Option(help: "Write the spectrum plot: SVG at this path and a PNG beside it (same name, .png); log count axis, ranges shaded and labelled.") var plot: String?
     @Option(help: "Voltage unit assumed for EPOS files: v or kv.") var eposVoltageUnit: String = "v"
     @Flag(help: "Print JSON.") var json = false
 
@@ -101,9 +102,19 @@ struct Spectrum: ParsableCommand {
                 for w in try RangeFile.write(r.table, to: URL(fileURLWithPath: writeRanges)) { notes.append("\(writeRanges): \(w)") }
             }
             if let plot {
-                let svg = massSpectrumSVG(report.histogram, peaks: report.identifiedPeaks,
-                                          title: "\(URL(fileURLWithPath: file).lastPathComponent): \(masses.count) ions")
-                try AtomicFile.write(Data(svg.utf8), to: URL(fileURLWithPath: plot))
+                let bands = rangeTable.map { SpectrumPlotRange.ranges(from: $0.table) } ?? SpectrumPlotRange.ranges(from: report.peaks)
+                // Axis: up to a little beyond the last range (real files have background ions far above the last
+                // peak), unless --max-da sets it.
+                var h = report.histogram
+                if maxDa == nil, let last = bands.map(\.highDa).max(), last * 1.15 + 2 < h.maxDa {
+                    h = MassHistogram(masses: masses, binDa: binDa, maxDa: last * 1.15 + 2)
+                }
+                let title = "\(URL(fileURLWithPath: file).lastPathComponent): \(masses.count) ions"
+                let plotURL = URL(fileURLWithPath: plot)
+                // SVG, and a PNG beside it (same name, .png) for viewers that do not show SVG; a .png path gets the PNG only.
+                let pngOnly = plotURL.pathExtension.lowercased() == "png"
+                if !pngOnly { try AtomicFile.write(Data(SpectrumPlot.svg(h, ranges: bands, title: title).utf8), to: plotURL) }
+                try SpectrumPlot.writePNG(h, ranges: bands, title: title, to: pngOnly ? plotURL : plotURL.deletingPathExtension().appendingPathExtension("png"))
             }
             func num(_ v: Double?) -> Any { v.map { $0.isFinite ? $0 as Any : NSNull() } ?? NSNull() }
             let peaks: [[String: Any]] = report.peaks.map { p in
