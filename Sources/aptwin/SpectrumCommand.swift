@@ -28,6 +28,8 @@ struct Spectrum: ParsableCommand {
     @Option(help: "Elements present (e.g. Fe,Cr): automatic ranging and identification restricted to them.") var elements: String?
     @Option(help: "Fit t0 and the flight length to these elements' isotope peaks, comma-separated, main element first (e.g. Fe or Fe,Cr: several elements give the fit a longer lever arm and rule out mistaking one element's line for another's).") var calibrate: String?
     @Option(help: "Flight length L, mm (default 470; starting value for --calibrate).") var flightPathMm: Double?
+    @Option(help: "After the TOF conversion, correct m/n for V_DC (voltage) and detector position (bowl) on a reference peak: voltage or voltage,bowl.") var correct: String?
+    @Option(help: "Reference peak for --correct, Da (default: the tallest peak, snapped to the nearest line of --calibrate or --elements).") var referenceDa: Double?
     @Option(help: "TOF offset t0, ns (default 0).") var t0Ns: Double?
     @Option(help: "α of V_eff = α(V_DC + β V_p) (default 1).") var alpha: Double?
     @Option(help: "β of V_eff = α(V_DC + β V_p) (default 1).") var beta: Double?
@@ -76,7 +78,7 @@ struct Spectrum: ParsableCommand {
                 && acq.tofNS.contains { $0 != 0 } && acq.vDCV.contains { $0 != 0 } && (calibrationGiven || !hasStored)
             var cal = TOFCalibration(flightPathMM: flightPathMm ?? 470, t0NS: t0Ns ?? 0, alpha: alpha ?? 1, beta: beta ?? 1)
             var fitInfo: [String: Any] = ["fitted": false]
-            let masses: [Float]
+            var masses: [Float]
             let source: String
             if hasTOF {
                 if let calibrate {
@@ -89,6 +91,19 @@ struct Spectrum: ParsableCommand {
                 }
                 masses = try cal.convert(acq)
                 source = "tof_converted"
+                if let correct {
+                    let parts = Set(correct.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+                    guard parts.isSubset(of: ["voltage", "bowl"]), parts.contains("voltage") else {
+                        throw CLIError("--correct \(correct): give voltage or voltage,bowl")
+                    }
+                    let refEls = try calibrate.map { try elementList($0, option: "--calibrate") } ?? (zs ?? []).compactMap { PeriodicTable.element(z: $0) }
+                    let ref = try referenceDa ?? referencePeak(masses, refEls.map(\.z))
+                    let c = try SpectrumCorrections.fit(masses: masses, acquisition: acq, referenceDa: ref, bowl: parts.contains("bowl"))
+                    masses = c.apply(masses, acq)
+                    fitInfo["corrections"] = ["reference_da": ref, "voltage_coefficients": c.voltage, "voltage_reference_v": c.voltageReferenceV,
+                                              "voltage_groups": c.voltageGroups, "bowl_coefficients": c.bowl ?? [], "bowl_groups": c.bowlGroups,
+                                              "peak_spread_before": c.spreadBefore, "peak_spread_after": c.spreadAfter] as [String: Any]
+                }
             } else {
                 guard hasStored else { throw CLIError("\(file): neither TOF with voltages nor stored m/n values") }
                 if calibrationGiven { throw CLIError("calibration options need TOF and voltages; \(file) has none (only stored m/n)") }
@@ -197,6 +212,19 @@ struct Spectrum: ParsableCommand {
             }
             try verdictCheck(verdict)
         }
+    }
+
+    /// The tallest peak's position snapped to the nearest isotope line (charge 1…max) of `elements` within 1 %.
+    func referencePeak(_ masses: [Float], _ elements: [Int]) throws -> Double {
+        guard !elements.isEmpty else { throw CLIError("--correct needs --reference-da, --calibrate or --elements") }
+        let h = MassHistogram(masses: masses, binDa: 0.01, maxDa: min(400, Double(masses.filter(\.isFinite).max() ?? 100) + 1))
+        guard let k = h.counts.indices.max(by: { h.counts[$0] < h.counts[$1] }) else { throw CLIError("--correct: empty spectrum") }
+        let apex = h.centreDa(k)
+        let lines = AutoRanging.expectedPeaks(elements: elements, maxCharge: maxCharge).filter { abs($0.mnDa - apex) <= 0.01 * apex }
+        guard let best = lines.max(by: { $0.abundance < $1.abundance }) else {
+            throw CLIError(String(format: "--correct: no line of the given elements within 1 %% of the tallest peak at %.3f Da; give --reference-da", apex))
+        }
+        return best.mnDa
     }
 
     /// The quality verdict: problems make the command fail (exit 1) unless --allow-poor.
