@@ -36,9 +36,7 @@ public enum AcquisitionFile {
         switch fmt {
         case "pos": return ("pos", try POSFile.read(url))
         case "epos":
-            var a = try EPOSFile.read(url, voltageUnit: eposVoltageUnit)
-            a.notes.append("\(url.lastPathComponent): EPOS voltages read as \(eposVoltageUnit == .volts ? "volts" : "kilovolts")")
-            return ("epos", a)
+            return ("epos", try EPOSFile.read(url, voltageUnit: eposVoltageUnit))   // notes the voltage unit assumed
         case "apt": return ("apt", try APTFile.read(url))
         case "raw": return ("raw", RawEventFile.acquisition(try RawEventFile.read(url), name: url.lastPathComponent))
         case "npy":

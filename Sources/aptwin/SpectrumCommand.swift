@@ -187,6 +187,14 @@ struct Spectrum: ParsableCommand {
                 verdict.append(String(format: "only %.1f %% of the ions fall in the ranges of %@ (a range file for other data, or an uncalibrated spectrum?)",
                                       100 * Double(q.rangedIons) / Double(max(1, q.totalIons)), ranges!))
             }
+            // A calibration whose fitted lines miss their known m/n by more than 0.1 % (rms) has not found the right
+            // peaks (a well-calibrated spectrum is within 0.01–0.02 %).
+            if let rms = fitInfo["rms_residual_da"] as? Double, let lines = fitInfo["fit_peaks"] as? [[String: Any]], !lines.isEmpty {
+                let meanKnown = lines.compactMap { $0["known_da"] as? Double }.reduce(0, +) / Double(lines.count)
+                if !(rms <= 0.001 * meanKnown) {
+                    verdict.append(String(format: "the calibration's rms residual %.4f Da is %.2f %% of the lines' m/n (> 0.1 %%): the fitted peaks are probably not the given elements' isotopes", rms, 100 * rms / meanKnown))
+                }
+            }
             out["quality"] = ["ok": verdict.isEmpty, "problems": verdict] as [String: Any]
             out["notes"] = notes
             if json {
