@@ -244,24 +244,48 @@ public enum APTFile {
         public var recordCount: Int
         public var relationship: UInt32 = 1
         public var recordType: UInt32 = 1
+        /// Float32 columns interleaved per record (Position: x, y, z). The bytes are copied in bulk on little-endian
+        /// hosts (APT is little-endian), so writing runs at memory speed.
         public init(name: String, unit: String, floats: [[Float]]) {
             self.name = name; self.unit = unit; dataType = .float; elementBits = 32; elementsPerRecord = floats.count
-            let n = floats.first?.count ?? 0
-            var d = Data(capacity: n * 4 * floats.count)
-            for i in 0..<n { for c in floats { withUnsafeBytes(of: c[i].bitPattern.littleEndian) { d.append(contentsOf: $0) } } }
-            data = d; recordCount = n
+            let n = floats.first?.count ?? 0, k = floats.count
+            if k == 1 {
+                data = floats[0].withUnsafeBytes { Data($0) }
+                if UInt32(1).littleEndian != 1 { data = RawSection.swapped32(data) }
+            } else {
+                var inter = [Float](repeating: 0, count: n * k)
+                for (c, col) in floats.enumerated() { for i in 0..<n { inter[i * k + c] = col[i] } }
+                data = inter.withUnsafeBytes { Data($0) }
+                if UInt32(1).littleEndian != 1 { data = RawSection.swapped32(data) }
+            }
+            recordCount = n
+        }
+        /// A 32-bit integer column written as AP Suite writes counts such as `Multiplicity`: data type INT (1), not
+        /// UINT — APAV and other readers reject UINT sections. Values above Int32.max are clamped.
+        public init(name: String, unit: String, int32s values: [UInt32]) {
+            self.name = name; self.unit = unit; dataType = .int; elementBits = 32; elementsPerRecord = 1
+            let v = values.map { Int32(clamping: $0) }
+            data = v.withUnsafeBytes { Data($0) }
+            if UInt32(1).littleEndian != 1 { data = RawSection.swapped32(data) }
+            recordCount = values.count
         }
         public init(name: String, unit: String, uints: [UInt32]) {
             self.name = name; self.unit = unit; dataType = .uint; elementBits = 32; elementsPerRecord = 1
-            var d = Data(capacity: uints.count * 4)
-            for v in uints { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
-            data = d; recordCount = uints.count
+            data = uints.withUnsafeBytes { Data($0) }
+            if UInt32(1).littleEndian != 1 { data = RawSection.swapped32(data) }
+            recordCount = uints.count
+        }
+        static func swapped32(_ d: Data) -> Data {
+            var b = [UInt8](d)
+            var i = 0
+            while i + 3 < b.count { b.swapAt(i, i + 3); b.swapAt(i + 1, i + 2); i += 4 }
+            return Data(b)
         }
     }
 
     /// Encodes an APT6 file from raw sections (`Position` gets the 172-byte header with bounds).
     public static func encode(sections: [RawSection], ionCount: Int, fileName: String = "aptwin.apt") -> Data {
-        var d = Data()
+        var d = Data(capacity: fileHeaderSize + sections.reduce(0) { $0 + 172 + $1.data.count })
         func i32(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
@@ -280,10 +304,16 @@ public enum APTFile {
             i32(Int32(s.elementBits / 8 * s.elementsPerRecord)); str(s.unit, 16); u64(UInt64(s.recordCount)); u64(UInt64(s.data.count))
             if isPos {
                 var lo = [Float](repeating: .infinity, count: 3), hi = [Float](repeating: -.infinity, count: 3)
-                s.data.withUnsafeBytes { b in
-                    for i in 0..<(s.data.count / 4) {
-                        let v = Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                        if v.isFinite { lo[i % 3] = min(lo[i % 3], v); hi[i % 3] = max(hi[i % 3], v) }
+                // Bounds per axis: a copy into [Float] (aligned, host order) and one pass per axis.
+                var vals = [Float](repeating: 0, count: s.data.count / 4)
+                vals.withUnsafeMutableBytes { dst in _ = s.data.copyBytes(to: dst) }
+                if UInt32(1).littleEndian != 1 { vals = vals.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) } }
+                vals.withUnsafeBufferPointer { v in
+                    for k in 0..<3 {
+                        var a = Float.infinity, b = -Float.infinity
+                        var i = k
+                        while i < v.count { let x = v[i]; if x.isFinite { a = Swift.min(a, x); b = Swift.max(b, x) }; i += 3 }
+                        lo[k] = a; hi[k] = b
                     }
                 }
                 for k in 0..<3 { f32(lo[k].isFinite ? lo[k] : 0); f32(hi[k].isFinite ? hi[k] : 0) }
@@ -303,7 +333,7 @@ public enum APTFile {
         if !acq.vPulseV.isEmpty { s.append(RawSection(name: "Pulse Voltage", unit: "V", floats: [acq.vPulseV])) }
         if !acq.detectorXMM.isEmpty { s.append(RawSection(name: "XDet_mm", unit: "mm", floats: [acq.detectorXMM])) }
         if !acq.detectorYMM.isEmpty { s.append(RawSection(name: "YDet_mm", unit: "mm", floats: [acq.detectorYMM])) }
-        if !acq.multiplicity.isEmpty { s.append(RawSection(name: "Multiplicity", unit: "", uints: acq.multiplicity)) }
+        if !acq.multiplicity.isEmpty { s.append(RawSection(name: "Multiplicity", unit: "", int32s: acq.multiplicity)) }
         return s
     }
 

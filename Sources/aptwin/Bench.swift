@@ -79,6 +79,13 @@ struct Bench: ParsableCommand {
         out.append(row("formats", "epos_write_\(n)", tw2, ["ions_per_s": Double(n) / tw2.wallS]))
         let (_, tr2) = try measure("r") { _ = try EPOSFile.read(epos) }
         out.append(row("formats", "epos_read_\(n)", tr2, ["ions_per_s": Double(n) / tr2.wallS, "numpy_baseline_ions_per_s": 8.1e6]))
+        let apt = dir.appendingPathComponent("b.apt")
+        let (_, tw3) = try measure("w") { try APTFile.write(acq, to: apt) }
+        out.append(row("formats", "apt_write_\(n)", tw3, ["ions_per_s": Double(n) / tw3.wallS, "target_ions_per_s": 20e6]))
+        let (bytes, te3) = try measure("e") { APTFile.encode(sections: APTFile.sections(of: acq), ionCount: n).count }
+        out.append(row("formats", "apt_encode_in_memory_\(n)", te3, ["ions_per_s": Double(n) / te3.wallS, "bytes": bytes]))
+        let (_, tr3) = try measure("r") { _ = try APTFile.read(apt) }
+        out.append(row("formats", "apt_read_\(n)", tr3, ["ions_per_s": Double(n) / tr3.wallS]))
         // The real Si dataset, when the tests have fetched it (best of 5 reads, warm cache).
         let si = URL(fileURLWithPath: ".testdata/apav-1.2.2")
         for (file, isPOS, baseline) in [("Si.pos", true, 34.5e6), ("Si.epos", false, 8.1e6)] {

@@ -267,6 +267,12 @@ final class ReconstructionTests: XCTestCase {
         XCTAssertEqual(back.detectorXMM, acq.detectorXMM); XCTAssertEqual(back.vDCV, acq.vDCV); XCTAssertEqual(back.multiplicity, acq.multiplicity)
         let part = try APTFile.readChunk(url, layout: try APTFile.layout(url), range: 1..<3)
         XCTAssertEqual(part.detectorYMM, [1, -1])
+        // As AP Suite writes them (the apav Si.apt): Multiplicity is INT (1), everything else FLOAT (3), 32-bit; APAV
+        // rejects UINT (2) sections, so a UINT Multiplicity made every file we wrote unreadable there.
+        for sec in try APTFile.layout(url).sections {
+            XCTAssertEqual(sec.dataTypeCode, sec.name == "Multiplicity" ? 1 : 3, sec.name)
+            XCTAssertEqual(sec.elementBits, 32, sec.name)
+        }
     }
 
     func testAPTSectionCountMismatchIsAnErrorWithOffset() throws {
