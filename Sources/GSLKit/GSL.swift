@@ -26,9 +26,19 @@ public enum GSL {
         precondition(n >= 0 && k >= 0 && k <= n && confidence > 0 && confidence < 1)
         if n == 0 { return (0, 1) }
         let a = (1 - confidence) / 2
-        let lower = k == 0 ? 0 : gsl_cdf_beta_Pinv(a, Double(k), Double(n - k + 1))
-        let upper = k == n ? 1 : gsl_cdf_beta_Pinv(1 - a, Double(k + 1), Double(n - k))
+        let lower = k == 0 ? 0 : betaQuantile(a, Double(k), Double(n - k + 1))
+        let upper = k == n ? 1 : betaQuantile(1 - a, Double(k + 1), Double(n - k))
         return (lower, upper)
+    }
+
+    /// Quantile of Beta(p, q). GSL's inverse (`gsl_cdf_beta_Pinv`) returns NaN when both shape parameters are large
+    /// (seen at k ≈ 7 × 10⁵ of n ≈ 9 × 10⁵, an ordinary ion count); there the beta distribution is Gaussian to
+    /// O(1/√n), so its mean p/(p+q) and standard deviation √(pq/((p+q)²(p+q+1))) give the quantile.
+    static func betaQuantile(_ prob: Double, _ p: Double, _ q: Double) -> Double {
+        let x = gsl_cdf_beta_Pinv(prob, p, q)
+        if x.isFinite { return x }
+        let s = p + q, mean = p / s, sd = (p * q / (s * s * (s + 1))).squareRoot()
+        return min(1, max(0, mean + gsl_cdf_ugaussian_Pinv(prob) * sd))
     }
 
     /// Garwood exact two-sided confidence interval for a Poisson mean given `counts` observed events
