@@ -13,23 +13,6 @@ public struct IsotopePeak: Sendable, Equatable {
     public var abundance: Double
 }
 
-/// A peak found in a spectrum and what it was identified as.
-public struct IdentifiedPeak: Sendable {
-    public var mnDa: Double
-    public var lowDa: Double
-    public var highDa: Double
-    public var counts: Int
-    /// All candidate isotopes within the identification tolerance (more than one: an overlap, e.g. ⁵⁴Fe²⁺/⁵⁴Cr²⁺).
-    public var candidates: [IsotopePeak]
-    /// Index of the element the range is assigned to in the range file (the candidate element with the largest
-    /// expected share).
-    public var assignedZ: Int
-    public init(mnDa: Double, lowDa: Double, highDa: Double, counts: Int, candidates: [IsotopePeak], assignedZ: Int) {
-        self.mnDa = mnDa; self.lowDa = lowDa; self.highDa = highDa; self.counts = counts
-        self.candidates = candidates; self.assignedZ = assignedZ
-    }
-}
-
 /// An element's atom fraction with its counting uncertainty.
 public struct ElementFraction: Sendable {
     public var z: Int
@@ -139,7 +122,15 @@ public enum AutoRanging {
     public static func range(masses: [Float], histogram h: MassHistogram, elements: [Int], maxCharge: Int = 3,
                              molecules: Bool = true, toleranceDa: Double = 0.06, minCounts: Int = 10,
                              backgroundPerBin: [Double]? = nil) -> RangingResult {
-        let sorted = Quantification.sorted(masses)
+        range(sortedMasses: Quantification.sorted(masses), histogram: h, elements: elements, maxCharge: maxCharge,
+              molecules: molecules, toleranceDa: toleranceDa, minCounts: minCounts, backgroundPerBin: backgroundPerBin)
+    }
+
+    /// As ``range(masses:histogram:elements:maxCharge:molecules:toleranceDa:minCounts:backgroundPerBin:)`` on masses
+    /// already sorted by ``Quantification/sorted(_:)`` (a caller that quantifies too sorts them once).
+    public static func range(sortedMasses sorted: [Float], histogram h: MassHistogram, elements: [Int], maxCharge: Int = 3,
+                             molecules: Bool = true, toleranceDa: Double = 0.06, minCounts: Int = 10,
+                             backgroundPerBin: [Double]? = nil) -> RangingResult {
         let c = h.counts, nb = c.count
         let bg = backgroundPerBin?.count == nb ? backgroundPerBin! : FlatTOFBackground.estimate(h).perBin(h)
         let k = 2
@@ -267,6 +258,7 @@ public enum AutoRanging {
         }
         // 5. Assignment.
         var peaks: [RangedPeak] = [], unassigned: [RangedPeak] = []
+        var assignedRows: [Int] = []      // fit row (= provisional peak index) of each assigned peak
         for n in 0..<np {
             var contrib: [(label: String, ions: Double, s: IonSpecies)] = []
             var cands: [String] = []
@@ -289,7 +281,7 @@ public enum AutoRanging {
                 unassigned.append(peak)
             } else {
                 peak.assigned = contrib[0].s
-                peaks.append(peak)
+                peaks.append(peak); assignedRows.append(n)
             }
         }
         // Range table: one ion per formula, in order of first appearance by m/n.
@@ -313,7 +305,6 @@ public enum AutoRanging {
         // abundance of its lines that fall in assigned peaks. The fit only decides the sharing of overlaps; a species'
         // amount then rests on its largest peaks, not on the ratio of its small ones.
         var counted = [Double](repeating: 0, count: columns.count), covered = [Double](repeating: 0, count: columns.count)
-        let assignedRows = Set(peaks.compactMap { p in apexDa.firstIndex { $0 == p.apexDa } })
         for n in assignedRows {
             let model = columns.indices.reduce(0.0) { $0 + (columns[$1].rows[n] ?? 0) * x[$1] }
             guard model > 0 else { continue }

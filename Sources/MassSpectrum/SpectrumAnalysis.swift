@@ -30,8 +30,6 @@ public struct SpectrumReport: Sendable {
     public var quantification: RangeQuantification?
     /// The same with the local flat-TOF background subtracted under every range.
     public var quantificationLocalBackground: RangeQuantification?
-    /// The peaks as ``IdentifiedPeak`` (for plotting and range files).
-    public var identifiedPeaks: [IdentifiedPeak]
 }
 
 /// Spectrum analysis shared by `aptwin spectrum` and the simulation reports.
@@ -81,7 +79,7 @@ public enum SpectrumAnalysis {
                                           lowDa: r.lowDa, highDa: r.highDa, metrics: m))
             }
         } else if let elements {
-            let r = AutoRanging.range(masses: massesDa, histogram: h, elements: elements, maxCharge: maxCharge, molecules: molecules,
+            let r = AutoRanging.range(sortedMasses: sorted, histogram: h, elements: elements, maxCharge: maxCharge, molecules: molecules,
                                       toleranceDa: toleranceDa, backgroundPerBin: bgBins)
             ranging = r
             quant = r.ranged
@@ -104,13 +102,8 @@ public enum SpectrumAnalysis {
             }
             for k in peaks.indices { peaks[k].counts = countIn(peaks[k].lowDa, peaks[k].highDa) }
         }
-        let identified = peaks.map { p in
-            IdentifiedPeak(mnDa: p.mnDa, lowDa: p.lowDa, highDa: p.highDa, counts: p.counts,
-                           candidates: PeakIdentification.candidates(mnDa: p.mnDa, toleranceDa: toleranceDa, elements: elements, maxCharge: maxCharge),
-                           assignedZ: 0)
-        }
         return SpectrumReport(histogram: h, background: bg, peaks: peaks, ranging: ranging, quantification: quant,
-                              quantificationLocalBackground: quantBG, identifiedPeaks: identified)
+                              quantificationLocalBackground: quantBG)
     }
 
     /// The peaks of an automatic ranging as ``SpectrumPeak``s, assigned and unassigned in m/n order: labelled by the

@@ -35,13 +35,15 @@ public struct SpectrumCorrections: Sendable {
         return c
     }
 
+    /// Correction factor for ion `i` of `acq` (detector position 0 when the acquisition has none).
+    func factor(_ acq: Acquisition, _ i: Int) -> Double {
+        let hasD = acq.detectorXMM.count == acq.vDCV.count && acq.detectorYMM.count == acq.vDCV.count
+        return factor(vDCV: Double(acq.vDCV[i]), xMM: hasD ? Double(acq.detectorXMM[i]) : 0, yMM: hasD ? Double(acq.detectorYMM[i]) : 0)
+    }
+
     /// Applies the corrections to `masses` (m/n in Da) of `acq`.
     public func apply(_ masses: [Float], _ acq: Acquisition) -> [Float] {
-        let hasD = acq.detectorXMM.count == masses.count && acq.detectorYMM.count == masses.count
-        return masses.indices.map { i in
-            Float(Double(masses[i]) * factor(vDCV: Double(acq.vDCV[i]), xMM: hasD ? Double(acq.detectorXMM[i]) : 0,
-                                             yMM: hasD ? Double(acq.detectorYMM[i]) : 0))
-        }
+        masses.indices.map { i in Float(Double(masses[i]) * factor(acq, i)) }
     }
 
     /// Fits the corrections on the reference peak at `referenceDa`.
@@ -70,10 +72,10 @@ public struct SpectrumCorrections: Sendable {
         }
         // Voltage groups.
         let byV = inWin.sorted { acq.vDCV[$0] < acq.vDCV[$1] }
+        let voltageGroups = (0..<groupsV).map { g in Array(byV[(g * byV.count / groupsV)..<((g + 1) * byV.count / groupsV)]) }
         var rows: [(x: Double, c: Double, w: Double)] = []
         var posBefore: [Double] = []
-        for g in 0..<groupsV {
-            let part = Array(byV[(g * byV.count / groupsV)..<((g + 1) * byV.count / groupsV)])
+        for part in voltageGroups {
             guard let p = position(part, { Double(masses[$0]) }) else { continue }
             let vMean = part.reduce(0.0) { $0 + Double(acq.vDCV[$1]) } / Double(part.count)
             rows.append((vMean, referenceDa / p, Double(part.count))); posBefore.append(p)
@@ -112,16 +114,12 @@ public struct SpectrumCorrections: Sendable {
         }
         // Check: factors in range over the data, spread after.
         for i in inWin {
-            let f = out.factor(vDCV: Double(acq.vDCV[i]), xMM: hasD ? Double(acq.detectorXMM[i]) : 0, yMM: hasD ? Double(acq.detectorYMM[i]) : 0)
+            let f = out.factor(acq, i)
             guard f > 0.9 && f < 1.1 else {
                 throw TwinError.invalidInput(String(format: "voltage/bowl correction: factor %.4f at ion %d is outside 0.9–1.1 (is %.3f Da the reference species, and is the spectrum calibrated?)", f, i, referenceDa))
             }
         }
-        var posAfter: [Double] = []
-        for g in 0..<groupsV {
-            let part = Array(byV[(g * byV.count / groupsV)..<((g + 1) * byV.count / groupsV)])
-            if let p = position(part, { i in Double(masses[i]) * out.factor(vDCV: Double(acq.vDCV[i]), xMM: hasD ? Double(acq.detectorXMM[i]) : 0, yMM: hasD ? Double(acq.detectorYMM[i]) : 0) }) { posAfter.append(p) }
-        }
+        let posAfter = voltageGroups.compactMap { part in position(part, { i in Double(masses[i]) * out.factor(acq, i) }) }
         out.spreadAfter = ((posAfter.max() ?? 0) - (posAfter.min() ?? 0)) / referenceDa
         return out
     }
