@@ -341,14 +341,11 @@ struct ENVParser {
                 state = a > 0 ? .elements : .ranges
                 label = nil
             case .elements:
-                guard t.count >= 4, let r = parseDecimal(t[1]), let g = parseDecimal(t[2]), let b = parseDecimal(t[3]) else {
+                guard let (r, g, b, colorWarnings) = t.isEmpty ? nil : parseNamedColor(t, subject: String(t[0])) else {
                     throw fail(l.no, "element \(entries.count + 1) of \(nElements): expected 'Name r g b', found "
                                + "'\(clipForMessage(text))'")
                 }
-                if t.count > 4 { warn(l.no, "text after the colour of \(t[0]) ignored") }
-                if [r, g, b].contains(where: { $0 < 0 || $0 > 1 }) {
-                    warn(l.no, "colour components of \(t[0]) outside 0…1 are clamped")
-                }
+                for w in colorWarnings { warn(l.no, w) }
                 let n = String(t[0])
                 if let prev = entries.first(where: { $0.name == n }) {
                     warn(l.no, "'\(n)' listed twice (first on line \(prev.line)); the first colour is used")

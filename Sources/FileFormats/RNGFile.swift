@@ -281,14 +281,11 @@ struct RNGParser {
                            "column-header line after \(k) of the \(nIons) ions declared for the \(title)")
             }
             let st = textTokens(short.text)
-            guard st.count >= 4, let r = parseDecimal(st[1]), let g = parseDecimal(st[2]), let bl = parseDecimal(st[3]) else {
+            guard let (r, g, bl, colorWarnings) = st.isEmpty ? nil : parseNamedColor(st, subject: "ion \(st[0])") else {
                 throw fail(short.no, "ion \(k + 1) of the \(title): expected 'ShortName r g b', found "
                            + "'\(clipForMessage(short.text))'")
             }
-            if st.count > 4 { warn(short.no, "text after the colour of ion \(st[0]) ignored") }
-            if [r, g, bl].contains(where: { $0 < 0 || $0 > 1 }) {
-                warn(short.no, "colour components of ion \(st[0]) outside 0…1 are clamped")
-            }
+            for w in colorWarnings { warn(short.no, w) }
             let sym = String(st[0])
             if case .unknownSymbol(let s) = classifyIonName(sym) {
                 throw fail(short.no, "ion '\(sym)': unknown element symbol '\(s)'")

@@ -170,6 +170,16 @@ func compositionText(_ c: [ElementCount]) -> String {
 }
 
 /// A colour component in 0…1 as a byte (`0.80` → 204).
+/// A `Name r g b` line of RNG and ENV files (colour components in 0…1): the components, and the warnings it
+/// earns (`subject` names the entry in them, e.g. `ion Fe` or `Fe`); nil when the line is not of that form.
+func parseNamedColor(_ t: [Substring], subject: String) -> (r: Double, g: Double, b: Double, warnings: [String])? {
+    guard t.count >= 4, let r = parseDecimal(t[1]), let g = parseDecimal(t[2]), let b = parseDecimal(t[3]) else { return nil }
+    var w: [String] = []
+    if t.count > 4 { w.append("text after the colour of \(subject) ignored") }
+    if [r, g, b].contains(where: { $0 < 0 || $0 > 1 }) { w.append("colour components of \(subject) outside 0…1 are clamped") }
+    return (r, g, b, w)
+}
+
 func colorByte(_ x: Double) -> Int { Int((min(max(x, 0), 1) * 255).rounded()) }
 
 /// Six upper-case hex digits from components in 0…1.
