@@ -164,6 +164,19 @@ public struct Acquisition: Sendable, Equatable {
     /// What a reader or converter assumed about the source (e.g. the EPOS voltage unit), for reports.
     public var notes: [String] = []
 
+    /// True when ``tofNS`` holds a corrected time of flight (AP Suite's `tofc`: after voltage and bowl
+    /// corrections) rather than the measured one; writers keep the distinction (`tofc` vs `tof`).
+    public var tofIsCorrected = false
+    /// Columns of the source file that the twin carries without interpreting them (APT sections such as `pulse`,
+    /// `freq`, `Detector Coordinates` or vendor sections), so that a file written in the same format keeps them.
+    public var extraColumns: [ExtraColumn] = []
+    /// The source's column names in file order (APT section names), so that a writer of the same format keeps the
+    /// order; empty for simulated acquisitions.
+    public var sourceColumnOrder: [String] = []
+    /// Format-specific header fields of the source a writer of the same format restores, keyed `<format>.<field>`
+    /// (e.g. `apt.creation_filetime`, `apt.file_name`).
+    public var sourceMetadata: [String: String] = [:]
+
     /// Number of ions: the length of the longest non-empty column.
     public var count: Int {
         [detectorXMM.count, detectorYMM.count, tofNS.count, vDCV.count, vPulseV.count, pulsesSincePrevious.count,
@@ -196,6 +209,26 @@ public struct Acquisition: Sendable, Equatable {
         for (name, c) in cols where c != 0 && c != n {
             throw TwinError.inconsistent("column \(name) has \(c) rows, expected \(n)")
         }
+    }
+}
+
+/// A column of a source file carried through unchanged: its header and data bytes exactly as read.
+///
+/// The bytes are meaningful only to a writer of ``format``; readers of other formats ignore the column.
+public struct ExtraColumn: Sendable, Equatable {
+    /// Name in the source (the APT section name).
+    public var name: String
+    /// The format of ``header`` and ``data`` (`"apt"`).
+    public var format: String
+    /// The column's header in the source, verbatim (APT: the whole section header, 148 bytes or more).
+    public var header: [UInt8]
+    /// The column's data, verbatim (APT: the little-endian records).
+    public var data: [UInt8]
+    /// Records when the column holds one record per ion, so a writer can drop it once the ions were filtered;
+    /// `nil` for columns of another relationship (e.g. per pulse), which are kept as they are.
+    public var perIonRecords: Int?
+    public init(name: String, format: String, header: [UInt8], data: [UInt8], perIonRecords: Int?) {
+        self.name = name; self.format = format; self.header = header; self.data = data; self.perIonRecords = perIonRecords
     }
 }
 

@@ -167,7 +167,8 @@ struct Convert: ParsableCommand {
             case .pos: try POSFile.write(acq, to: outURL)
             case .epos:
                 try EPOSFile.write(acq, to: outURL, voltageUnit: unit, fillMissingWithZeros: true)
-            case .apt: try APTFile.write(acq, to: outURL)
+            case .apt:
+                for n in try APTFile.write(acq, to: outURL) { FileHandle.standardError.write(Data("aptwin: note: \(n)\n".utf8)) }
             default: throw CLIError("\(output): cannot write \(outFmt.rawValue) from \(inFmt.rawValue)")
             }
             print("wrote \(output): \(acq.count) ions")

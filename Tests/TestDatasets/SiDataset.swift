@@ -130,7 +130,7 @@ public enum SiDataset {
 
     /// Runs a command through `/usr/bin/env`, returning its exit status and combined output; throws XCTSkip if
     /// the program cannot be started.
-    private static func run(_ args: [String]) throws -> (status: Int32, output: String) {
+    static func run(_ args: [String]) throws -> (status: Int32, output: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = args
