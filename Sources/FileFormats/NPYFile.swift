@@ -194,6 +194,30 @@ public enum NPYFile {
               case .tuple(let shape)? = dict["shape"] else {
             throw TwinError.invalidInput("\(file.name): header at byte offset \(headerStart) lacks descr, fortran_order or shape")
         }
+        // What the header claims must be what the file holds: a fixed-size numeric dtype, and exactly
+        // prod(shape) × itemsize data bytes after the header.
+        let b = Array(descr.utf8)
+        let kinds: Set<UInt8> = Set("fiub?".utf8)
+        guard !b.isEmpty else { throw TwinError.invalidInput("\(file.name): empty dtype in the header at byte offset \(headerStart)") }
+        let body = "<>|=".utf8.contains(b[0]) ? Array(b.dropFirst()) : b
+        let itemSize: Int? = body == Array("?".utf8) ? 1
+            : (body.count == 2 && kinds.contains(body[0]) && "1248".utf8.contains(body[1])) ? Int(body[1] - 48) : nil
+        guard let itemSize, !(body.first == UInt8(ascii: "f") && itemSize < 2) else {
+            throw TwinError.invalidInput("\(file.name): dtype '\(clipForMessage(descr))' in the header at byte offset \(headerStart) is not a fixed-size numeric type (object, string and structured arrays are not read)")
+        }
+        var count = 1
+        for d in shape {
+            let (p, o) = count.multipliedReportingOverflow(by: max(d, 0))
+            guard d >= 0, !o else {
+                throw TwinError.invalidInput("\(file.name): shape \(shape) in the header at byte offset \(headerStart) is negative or overflows")
+            }
+            count = p
+        }
+        let dataStart = headerStart + headerBytes.count
+        let (need, o) = count.multipliedReportingOverflow(by: itemSize)
+        guard !o, need == file.size - dataStart else {
+            throw TwinError.invalidInput("\(file.name): header (byte offset \(headerStart)) claims shape \(shape) of \(descr), \(o ? "more than any file holds" : "\(need) data bytes"), but the file has \(file.size - dataStart) bytes after the header at byte offset \(dataStart)\(o || need > file.size - dataStart ? " (truncated?)" : "")")
+        }
         return (descr, shape, fortran)
     }
 
