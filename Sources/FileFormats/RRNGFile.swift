@@ -369,10 +369,11 @@ struct RRNGParser {
 
     private func clip(_ s: String) -> String { clipForMessage(s) }
 
-    /// Numbered lines; binary data is an error, lines that are not UTF-8 are read as Latin-1.
+    /// Numbered lines; binary data is an error, and so is a line that is not UTF-8 (ion names must be text),
+    /// except comment lines, which are read as Latin-1.
     private func splitLines(_ data: Data) throws -> [(no: Int, text: String)] {
         var latin1: [Int] = []
-        return try splitTextLines(data, name: name, format: "RRNG", nonUTF8: .latin1, latin1Lines: &latin1)
+        return try splitTextLines(data, name: name, format: "RRNG", nonUTF8: .latin1InComments, latin1Lines: &latin1)
             .map { ($0.no, $0.text) }
     }
 }

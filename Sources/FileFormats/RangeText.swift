@@ -17,7 +17,7 @@ enum NonUTF8Policy {
     case latin1
     /// Fail, naming the line and the byte offset.
     case error
-    /// Read comment lines (first non-blank byte `#`) as Latin-1, fail on any other line.
+    /// Read comment lines (first non-blank byte `#`, or `;` as in INI files) as Latin-1, fail on any other line.
     case latin1InComments
 }
 
@@ -54,7 +54,8 @@ func splitTextLines(_ data: Data, name: String, format: String, nonUTF8: NonUTF8
                 out.append(TextLine(no: lineNo, text: text))
                 return
             }
-            let isComment = slice.first(where: { $0 != 0x20 && $0 != 0x09 }) == UInt8(ascii: "#")
+            let lead = slice.first(where: { $0 != 0x20 && $0 != 0x09 })
+            let isComment = lead == UInt8(ascii: "#") || lead == UInt8(ascii: ";")
             switch nonUTF8 {
             case .latin1: break
             case .latin1InComments where isComment: break
