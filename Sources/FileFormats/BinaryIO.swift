@@ -188,3 +188,18 @@ func encodeBEUInt32Field(_ src: UnsafePointer<UInt32>?, count: Int, into dst: Un
         }
     }
 }
+
+/// Appends to `acq.notes` one note counting the non-finite values (NaN, ±inf) of each float column, if any: readers
+/// keep such values (they are the file's content) but never silently.
+func noteNonFinite(_ acq: inout Acquisition, name: String) {
+    let cols: [(String, [Float])] = [("x_nm", acq.xNM), ("y_nm", acq.yNM), ("z_nm", acq.zNM),
+                                     ("mass_to_charge_da", acq.massToChargeDa), ("tof_ns", acq.tofNS),
+                                     ("v_dc_v", acq.vDCV), ("v_pulse_v", acq.vPulseV),
+                                     ("detector_x_mm", acq.detectorXMM), ("detector_y_mm", acq.detectorYMM)]
+    var parts: [String] = []
+    for (col, v) in cols where !v.isEmpty {
+        let bad = v.withUnsafeBufferPointer { b in b.reduce(0) { $0 + ($1.isFinite ? 0 : 1) } }
+        if bad > 0 { parts.append("\(col) \(bad) of \(v.count)") }
+    }
+    if !parts.isEmpty { acq.notes.append("\(name): non-finite values (NaN or ±inf): \(parts.joined(separator: ", "))") }
+}

@@ -37,6 +37,7 @@ public enum EPOSFile {
         try forEachRecordChunk(of: file, recordSize: recordSize, count: n) { src, first, k in
             decodeChunk(src, first: first, count: k, unit: voltageUnit, into: &acq)
         }
+        noteNonFinite(&acq, name: file.name)
         acq.notes.append("\(file.name): EPOS voltages read as \(voltageUnit.rawValue)")
         return acq
     }
@@ -70,6 +71,7 @@ public enum EPOSFile {
         if n > 0 {
             data.withUnsafeBytes { decodeChunk($0.baseAddress!, first: 0, count: n, unit: voltageUnit, into: &acq) }
         }
+        noteNonFinite(&acq, name: name)
         acq.notes.append("\(name): EPOS voltages read as \(voltageUnit.rawValue)")
         return acq
     }

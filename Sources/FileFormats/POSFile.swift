@@ -22,6 +22,7 @@ public enum POSFile {
         try forEachRecordChunk(of: file, recordSize: recordSize, count: n) { src, first, k in
             decodeChunk(src, first: first, count: k, into: &acq)
         }
+        noteNonFinite(&acq, name: file.name)
         return acq
     }
 
@@ -32,6 +33,7 @@ public enum POSFile {
         if n > 0 {
             data.withUnsafeBytes { decodeChunk($0.baseAddress!, first: 0, count: n, into: &acq) }
         }
+        noteNonFinite(&acq, name: name)
         return acq
     }
 

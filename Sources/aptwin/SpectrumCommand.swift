@@ -111,6 +111,13 @@ struct Spectrum: ParsableCommand {
                 source = "stored_mn"
                 notes.append("\(file): stored m/n used (give --calibrate or --flight-path-mm/--t0-ns/--alpha/--beta to convert the TOF instead)")
             }
+            let finite = masses.reduce(0) { $0 + ($1.isFinite && $1 > 0 ? 1 : 0) }
+            guard finite > 0 else {
+                throw CLIError("\(file): none of the \(masses.count) ions has a finite, positive m/n (\(source)); nothing to analyse")
+            }
+            if finite < masses.count {
+                notes.append("\(file): \(masses.count - finite) of \(masses.count) ions have no finite, positive m/n and are left out of the spectrum")
+            }
             let report = SpectrumAnalysis.analyze(massesDa: masses, binDa: binDa, maxDa: maxDa, elements: zs,
                                                   ranges: rangeTable?.table, maxCharge: maxCharge, molecules: !noMolecules)
             if let writeRanges, let r = report.ranging {
