@@ -104,7 +104,11 @@ public struct ResolvedScenario: Sendable {
         var explicit = Set<String>()
         // Defaults first.
         for (path, f) in ScenarioSchema.allFields { if let d = f.defaultValue { values[path] = d } }
-        if let root {
+        guard let root else {
+            throw ScenarioErrors(errors: [ScenarioError(file: file, line: nil, keyPath: "",
+                                                        message: "the file holds no keys (empty or only comments); a scenario needs at least a name — `aptwin scenario --defaults` prints a complete one")])
+        }
+        do {
             guard case .mapping = root else {
                 throw ScenarioErrors(errors: [ScenarioError(file: file, line: root.mark?.line, keyPath: "",
                                                             message: "the top level must be a mapping of keys to values")])
@@ -164,8 +168,8 @@ public struct ResolvedScenario: Sendable {
 
     /// The schema defaults alone.
     public static func defaults() -> ResolvedScenario {
-        // Parsing an empty document yields exactly the defaults.
-        (try? parse(yaml: "", file: "defaults"))!
+        // A document holding only the default name yields exactly the defaults.
+        (try? parse(yaml: "name: unnamed\n", file: "defaults"))!
     }
 
     /// Checks between keys (composition elements known, derived values possible, voltages within the holder).
@@ -173,6 +177,7 @@ public struct ResolvedScenario: Sendable {
         func err(_ path: String, _ msg: String) {
             errors.append(ScenarioError(file: file, line: nil, keyPath: path, message: msg))
         }
+        if let name = string("name"), let problem = ScenarioSchema.nameProblem(name) { err("name", problem) }
         if case .composition(let comp)? = values["specimen.composition_at_frac"] {
             for c in comp where PeriodicTable.element(symbol: c.symbol) == nil {
                 err("specimen.composition_at_frac", "unknown element '\(c.symbol)'")

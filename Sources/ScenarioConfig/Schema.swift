@@ -96,10 +96,23 @@ public struct SchemaSection: Sendable {
 
 /// The whole scenario schema.
 public enum ScenarioSchema {
+    /// Why `name` cannot be a scenario name (it becomes a directory under `Output/`), or nil: 1–64 characters of
+    /// `A–Z a–z 0–9 . _ -`, not starting with `.` or `-` (so no path separators, `..`, hidden or option-like names).
+    public static func nameProblem(_ name: String) -> String? {
+        let ok = name.utf8.allSatisfy { c in
+            (48...57).contains(c) || (65...90).contains(c) || (97...122).contains(c) || c == 46 || c == 95 || c == 45
+        }
+        guard (1...64).contains(name.utf8.count), ok, let first = name.utf8.first, first != 46, first != 45 else {
+            let shown = name.count > 40 ? String(name.prefix(40)) + "…" : name
+            return "'\(shown)' is not a safe directory name: use 1-64 letters, digits, '.', '_' or '-', not starting with '.' or '-' (runs are written to Output/<name>/)"
+        }
+        return nil
+    }
+
     /// Top-level keys that are not sections.
     public static let topLevel: [SchemaField] = [
         SchemaField("name", .string, .string("unnamed"),
-                    "Scenario name; runs are written to Output/<name>/<run-id>/."),
+                    "Scenario name; runs are written to Output/<name>/<run-id>/. A file name: letters, digits, '.', '_' and '-', 1-64 characters, not starting with '.' or '-'."),
         SchemaField("seed", .int(0...Int(Int32.max)), .int(1),
                     "Random seed. Same scenario + same seed => byte-identical outputs, whatever the thread count."),
     ]
