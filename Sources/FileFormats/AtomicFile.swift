@@ -13,7 +13,8 @@ import Darwin
 ///
 /// Readers of the destination therefore see either the old file or the complete new one, never a partial file; on
 /// any error (including one thrown by the caller's closure) the temporary file is removed and the destination is
-/// left untouched. The new file gets mode 0666 minus the process umask. The data are not `fsync`ed (the rename is
+/// left untouched; an interrupted process (SIGINT, SIGTERM, SIGHUP) removes it too (``InterruptCleanup``). The new
+/// file gets mode 0666 minus the process umask. The data are not `fsync`ed (the rename is
 /// atomic for concurrent readers, not durable across a power loss).
 public enum AtomicFile {
     /// Writes `data` to `url` atomically.
@@ -35,6 +36,8 @@ public enum AtomicFile {
         let name = displayName(url)
         let stem = String(name.prefix(200))  // keep the temporary name within NAME_MAX
         let tmpURL = dir.appendingPathComponent(".\(stem).tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))")
+        let token = InterruptCleanup.register(tmpURL.path)   // removed if the process is interrupted meanwhile
+        defer { InterruptCleanup.unregister(token) }
         let fd = tmpURL.path.withCString { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666) }
         if fd < 0 {
             throw TwinError.io("\(name): cannot create temporary file in \(dir.path): \(errnoText())")

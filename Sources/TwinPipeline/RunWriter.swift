@@ -57,21 +57,14 @@ public enum ScenarioRunner {
             throw TwinError.io("\(finalDir.path) already exists; choose another --output directory")
         }
         let result = try TwinSimulation.run(config, threads: options.threads, progress: options.progress)
-        let partial = finalDir.deletingLastPathComponent().appendingPathComponent(finalDir.lastPathComponent + ".partial-\(getpid())")
-        try? fm.removeItem(at: partial)
-        try fm.createDirectory(at: partial, withIntermediateDirectories: true)
-        do {
+        return try PartialDirectory.build(finalDir) { partial in
             let (files, writeTiming) = try measure("write_outputs") { try writeOutputs(result, into: partial, threads: options.threads) }
             let (report, reportTiming) = try measure("report") {
                 try writeReport(result, scenario: scenario, into: partial, threads: options.threads, progress: options.progress)
             }
             try writeManifest(result, scenario: scenario, files: files + report.files, extraTimings: [writeTiming, reportTiming],
                               report: report.json, threads: options.threads, into: partial)
-            try fm.moveItem(at: partial, to: finalDir)
             return RunSummary(directory: finalDir, result: result, files: files + report.files + ["manifest.json"])
-        } catch {
-            try? fm.removeItem(at: partial)
-            throw error
         }
     }
 

@@ -69,10 +69,7 @@ public enum SpecimenOutput {
         let request = try SpecimenRequest(scenario)
         let seed = UInt64(scenario.int("seed") ?? 1)
         let (built, tb) = try measure("specimen") { try request.build(seed: seed, threads: threads) }
-        let partial = dir.deletingLastPathComponent().appendingPathComponent(dir.lastPathComponent + ".partial-\(getpid())")
-        try? fm.removeItem(at: partial)
-        try fm.createDirectory(at: partial, withIntermediateDirectories: true)
-        do {
+        return try PartialDirectory.build(dir) { partial in
             let (files, tw) = try measure("write_outputs") { () throws -> [String] in
                 var files = try writeTruth(built.atoms, into: partial)
                 let solute = request.spinodal?.soluteZ ?? request.spec.composition.min { $0.fraction < $1.fraction }!.z
@@ -85,11 +82,7 @@ public enum SpecimenOutput {
                 return files
             }
             try writeSummary(built, request: request, scenario: scenario, files: files, timings: [tb, tw], into: partial)
-            try fm.moveItem(at: partial, to: dir)
             return (built, [tb, tw])
-        } catch {
-            try? fm.removeItem(at: partial)
-            throw error
         }
     }
 

@@ -164,12 +164,10 @@ public enum TEMSequence {
         var settings = TEMSettings(run.scenario, composition: c.composition, layerComposition: c.specimen.spec.surfaceLayerComposition)
         if let r = radiusSource { settings.tipRadiusSource = r }
         let events = try chooseFrames(run: run, settings: settings, every: every, count: count, atVoltagesV: atVoltagesV, atEvents: atEvents)
-        let partial = output.deletingLastPathComponent().appendingPathComponent(output.lastPathComponent + ".partial-\(getpid())")
-        try? fm.removeItem(at: partial)
-        for d in ["frames", "previews"] { try fm.createDirectory(at: partial.appendingPathComponent(d), withIntermediateDirectories: true) }
         var records: [SequenceFrameRecord] = []
         var previews: [GrayImage8] = []
-        do {
+        try PartialDirectory.build(output) { partial in
+            for d in ["frames", "previews"] { try fm.createDirectory(at: partial.appendingPathComponent(d), withIntermediateDirectories: true) }
             records = try renderAndMeasure(run: run, settings: settings, events: events, threads: threads, progress: progress) { fi, f in
                 let name = String(format: "frame_%04d.png", fi)
                 try PNGFile.write(GrayImage16(width: f.frame.width, height: f.frame.height, pixels: f.frame.counts),
@@ -183,10 +181,6 @@ public enum TEMSequence {
             try AtomicFile.write(Data(csv.utf8), to: partial.appendingPathComponent("frames.csv"))
             try AtomicFile.write(Data(apexProfileCSV(records).utf8), to: partial.appendingPathComponent("apex_profile.csv"))
             makeAnimation(in: partial, framesPerSecond: max(1, 1 / max(1e-3, settings.frameIntervalS)))
-            try fm.moveItem(at: partial, to: output)
-        } catch {
-            try? fm.removeItem(at: partial)
-            throw error
         }
         return records
     }
