@@ -87,4 +87,81 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try run(["convert", epos.path, back.path]).status, 0)
         XCTAssertEqual(try Data(contentsOf: back), d)
     }
+
+    /// Garbage the issue found accepted: each is now refused with a message naming the file (and where) and a
+    /// non-zero exit, or reported in a note.
+    func testGarbageIsRefusedOrReported() throws {
+        let dir = tmp("garbage")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func file(_ name: String, _ bytes: [UInt8]) throws -> String {
+            let u = dir.appendingPathComponent(name); try Data(bytes).write(to: u); return u.path
+        }
+        func npy(_ descr: String, _ shape: String, dataBytes: Int) -> [UInt8] {
+            var h = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }"
+            h += String(repeating: " ", count: 117 - h.utf8.count) + "\n"
+            return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(h.utf8.count), 0] + Array(h.utf8) + [UInt8](repeating: 0, count: dataBytes)
+        }
+        let truncated = try file("trunc.npy", npy("<f4", "(1000,)", dataBytes: 600))
+        let huge = try file("huge.npy", npy("<f4", "(4611686018427387904,)", dataBytes: 16))
+        let object = try file("obj.npy", npy("|O", "(2,)", dataBytes: 16))
+        for (f, part) in [(truncated, "truncated"), (huge, "more than any file holds"), (object, "not a fixed-size numeric type")] {
+            let r = try run(["info", f])
+            XCTAssertNotEqual(r.status, 0, f)
+            XCTAssertTrue(r.err.contains(URL(fileURLWithPath: f).lastPathComponent) && r.err.contains(part), r.err)
+        }
+        // Ion names that are not UTF-8.
+        let rrng = try file("bad.rrng", Array("[Ions]\nNumber=1\nIon1=".utf8) + [0xff, 0xfe] + Array("Fe\n[Ranges]\nNumber=0\n".utf8))
+        let r1 = try run(["info", rrng])
+        XCTAssertNotEqual(r1.status, 0); XCTAssertTrue(r1.err.contains("bad.rrng") && r1.err.contains("line 3"), r1.err)
+        // All-NaN masses: a spectrum of nothing is an error, and info notes the non-finite values.
+        var pos: [UInt8] = []
+        for _ in 0..<10 { for v: Float in [1, 1, 1, .nan] { withUnsafeBytes(of: v.bitPattern.bigEndian) { pos += $0 } } }
+        let nanPOS = try file("nan.pos", pos)
+        let s = try run(["spectrum", nanPOS])
+        XCTAssertNotEqual(s.status, 0); XCTAssertTrue(s.err.contains("none of the 10 ions has a finite, positive m/n"), s.err)
+        let i = try run(["info", nanPOS])
+        XCTAssertTrue(i.err.contains("non-finite values") && i.err.contains("mass_to_charge_da 10 of 10"), i.err)
+        // An empty scenario and a name that would leave Output/.
+        let empty = try file("empty.yaml", Array("# nothing\n".utf8))
+        let e = try run(["scenario", "--check", empty])
+        XCTAssertNotEqual(e.status, 0); XCTAssertTrue(e.err.contains("holds no keys"), e.err)
+        for name in ["../../esc", "a/b", ".hidden", "-x", ""] {
+            let y = try file("name.yaml", Array("name: \"\(name)\"\n".utf8))
+            let c = try run(["scenario", "--check", y])
+            XCTAssertNotEqual(c.status, 0, name); XCTAssertTrue(c.err.contains("name: ") && c.err.contains("not a safe directory name"), c.err)
+        }
+    }
+
+    /// SIGTERM while a run writes its directory: exit 143, and neither the run directory nor its partial directory
+    /// is left behind.
+    func testInterruptedRunLeavesNoPartialDirectory() throws {
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw XCTSkip("aptwin binary not found next to the tests") }
+        let parent = tmp("interrupt")
+        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: parent) }
+        // A stale partial directory of a process that no longer exists is removed by the next run of that output.
+        let stale = parent.appendingPathComponent("run.partial-999999999")
+        try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: true)
+        let scenario = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Scenarios/tiny.yaml")
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["run", scenario.path, "--output", parent.appendingPathComponent("run").path]
+        p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Wait (up to 10 min) for the partial directory of this process, then interrupt it.
+        let mine = "run.partial-\(p.processIdentifier)"
+        let deadline = Date().addingTimeInterval(600)
+        while p.isRunning, Date() < deadline,
+              !((try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []).contains(mine) {
+            usleep(2_000)
+        }
+        guard p.isRunning else { throw XCTSkip("the run finished before its partial directory was seen") }
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 143)
+        let left = try FileManager.default.contentsOfDirectory(atPath: parent.path)
+        XCTAssertEqual(left, [], "left behind: \(left)")
+    }
 }

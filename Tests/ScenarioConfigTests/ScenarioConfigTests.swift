@@ -95,4 +95,44 @@ final class ScenarioConfigTests: XCTestCase {
         XCTAssertFalse(files.isEmpty)
         for f in files { XCTAssertNoThrow(try ResolvedScenario.load(path: dir.appendingPathComponent(f).path), f) }
     }
+
+    /// Fuzz target of the scenario reader: seeded mutations of the commented default scenario (characters replaced,
+    /// removed or duplicated, lines cut, indentation shifted, YAML punctuation inserted). Every outcome is a valid
+    /// scenario whose values lie in the schema, or `ScenarioErrors` naming the file; never a crash or a hang.
+    func testScenarioMutationsNeverCrash() {
+        let good = Array(DefaultsPrinter.yaml().utf8)
+        var state: UInt64 = 41
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let punctuation = Array(":-[]{},&*!|>'\"%@`#\n\t ".utf8)
+        var ok = 0, failed = 0
+        for _ in 0..<300 {
+            var b = good
+            for _ in 0..<(1 + Int(next() % 4)) where !b.isEmpty {
+                let i = Int(next() % UInt64(b.count))
+                switch next() % 5 {
+                case 0: b[i] = punctuation[Int(next() % UInt64(punctuation.count))]
+                case 1: b.removeSubrange(i..<min(b.count, i + 1 + Int(next() % 20)))
+                case 2: b.insert(contentsOf: b[i..<min(b.count, i + 1 + Int(next() % 40))], at: i)
+                case 3: b.insert(contentsOf: [UInt8](repeating: 0x20, count: 1 + Int(next() % 4)), at: i)
+                default: b[i] = UInt8(truncatingIfNeeded: next())   // may make the text invalid UTF-8
+                }
+            }
+            guard let text = String(validating: b, as: UTF8.self) else { continue }
+            do {
+                let r = try ResolvedScenario.parse(yaml: text, file: "fuzz.yaml")
+                if let name = r.string("name") { XCTAssertNil(ScenarioSchema.nameProblem(name), name) }
+                ok += 1
+            } catch let e as ScenarioErrors {
+                XCTAssertFalse(e.errors.isEmpty)
+                for err in e.errors { XCTAssertTrue(err.description.hasPrefix("fuzz.yaml"), err.description) }
+                failed += 1
+            } catch { XCTFail("unexpected error type \(error)") }
+        }
+        XCTAssertGreaterThan(ok, 0); XCTAssertGreaterThan(failed, 0)
+    }
 }
