@@ -86,8 +86,11 @@ public enum ATOFile {
         case .big: little = false; notes.append("\(name): ATO v\(version), big-endian (forced)")
         case .auto:
             little = missLE <= missBE
-            let why = missLE == missBE ? "undecidable (\(missLE) implausible fields either way), assumed" : "detected"
-            notes.append("\(name): ATO v\(version), \(little ? "little" : "big")-endian \(why): of \(sampled) sampled fields \(missLE) implausible as little-endian, \(missBE) as big-endian")
+            if missLE == missBE {
+                notes.append("\(name): ATO v\(version), byte order undecidable (\(missLE) of \(sampled) sampled fields implausible either way): little-endian assumed")
+            } else {
+                notes.append("\(name): ATO v\(version), \(little ? "little" : "big")-endian detected: of \(sampled) sampled fields \(missLE) implausible as little-endian, \(missBE) as big-endian")
+            }
         }
 
         var acq = Acquisition()
