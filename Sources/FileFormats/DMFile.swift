@@ -242,6 +242,17 @@ public enum DMFile {
         }
     }
 
+    /// Product of image dimensions, nil on overflow.
+    static func product(_ dims: [Int]) -> Int? {
+        var p = 1
+        for d in dims {
+            let (r, o) = p.multipliedReportingOverflow(by: d)
+            if o { return nil }
+            p = r
+        }
+        return p
+    }
+
     /// ImageData/DataType codes of complex (3, 13) and RGB (23, 27) images, which are skipped.
     static let unsupportedDataTypes: Set<Int> = [3, 13, 23, 27]
 
@@ -258,16 +269,19 @@ public enum DMFile {
             var dims: [Int] = []
             var d = 0
             while case .number(let v)? = byPath["ImageList/\(k)/ImageData/Dimensions/\(d)"] {
-                guard v >= 0, v <= 1e9 else { throw TwinError.invalidInput("\(name): image \(k) dimension \(d) is \(v)") }
+                guard v >= 1, v <= 1e9 else { throw TwinError.invalidInput("\(name): image \(k) dimension \(d) is \(v) (must be 1…10⁹)") }
                 dims.append(Int(v)); d += 1
                 if d > 8 { break }
             }
-            if case .number(let dt)? = byPath["ImageList/\(k)/ImageData/DataType"], unsupportedDataTypes.contains(Int(dt)) {
+            if case .number(let dt)? = byPath["ImageList/\(k)/ImageData/DataType"], dt.isFinite, abs(dt) < 1e6,
+               unsupportedDataTypes.contains(Int(dt)) {
                 skipped.append("ImageList/\(k) (DataType \(Int(dt)))"); continue
             }
+            guard let pixels = product(dims), pixels == count || dims.count < 2 else {
+                throw TwinError.invalidInput("\(name): image \(k) Data holds \(count) values at byte offset \(offset), its Dimensions \(dims) need \(product(dims).map(String.init) ?? "more than 2⁶³")")
+            }
             candidates += 1
-            let pixels = dims.reduce(1, *)
-            if best == nil || pixels > best!.dims.reduce(1, *) { best = (k, dims, type, offset, count) }
+            if best == nil || pixels > product(best!.dims)! { best = (k, dims, type, offset, count) }
         }
         guard let img = best else {
             if !skipped.isEmpty {
@@ -283,10 +297,7 @@ public enum DMFile {
         }
         let w = img.dims[0], h = img.dims[1]
         guard w > 0, h > 0 else { throw TwinError.invalidInput("\(name): image \(img.k) is \(w) × \(h) pixels") }
-        let planes = img.dims.dropFirst(2).reduce(1, *)
-        guard img.count == w * h * planes else {
-            throw TwinError.invalidInput("\(name): image \(img.k) Data holds \(img.count) values at byte offset \(img.offset), its Dimensions \(img.dims) need \(w * h * planes)")
-        }
+        let planes = img.count / (w * h)   // the dimensions' product equals the value count (checked above)
         if planes > 1 { notes.append("\(name): \(img.dims) stack; read the first plane") }
         let pixels = decodeScalars(raw.baseAddress! + img.offset, count: w * h, kind: Parser.kind(img.type), little: little)
         var pixelNM: Double?
