@@ -27,7 +27,7 @@ func isIonInput(_ path: String) -> Bool {
 }
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Describe an APT file (POS, EPOS, Cameca APT, RRNG, NPY).")
+    static let configuration = CommandConfiguration(abstract: "Describe an APT file (POS, EPOS, Cameca APT, ATO, RRNG, NPY) or a microscope image (DM3, DM4, MRC).")
     @Argument(help: "The file.") var file: String
     @Flag(help: "Print JSON (keys format, ions, bounds_nm, mass_range_da, …).") var json = false
     @Option(help: "Voltage unit assumed for EPOS files: v or kv.") var eposVoltageUnit: String = "v"
@@ -37,6 +37,9 @@ struct Info: ParsableCommand {
         try reportingErrors {
             let unit = try parseUnit(eposVoltageUnit)
             let atoOrder = try parseATOByteOrder(atoByteOrder)
+            if ["dm3", "dm4", "mrc"].contains(URL(fileURLWithPath: file).pathExtension.lowercased()) {
+                try describeImage(); return
+            }
             let ionInput = isIonInput(file), rangeInput = isRangeFile(file)
             guard let fmt = ionInput ? .pos : rangeInput ? .rrng : APTFormat.fromPath(file) else {
                 throw CLIError("\(file): unknown file type; supported: \(AcquisitionFile.supported), range files (.rrng, .rng, .env), .npy")
@@ -92,6 +95,26 @@ struct Info: ParsableCommand {
             } else {
                 for k in out.keys.sorted() { print("\(k): \(out[k]!)") }
             }
+        }
+    }
+
+    /// DM3/DM4/MRC images: size, pixel size, value range and the SHA-256 of the pixels as little-endian float32
+    /// (to compare readers pixel for pixel, see Validation/interop/images).
+    func describeImage() throws {
+        let url = URL(fileURLWithPath: file)
+        let ext = url.pathExtension.lowercased()
+        let img = ext == "mrc" ? try MRCFile.read(url) : try DMFile.read(url)
+        var le = Data(capacity: img.pixels.count * 4)
+        img.pixels.withUnsafeBufferPointer { b in for v in b { var x = v.bitPattern.littleEndian; withUnsafeBytes(of: &x) { le.append(contentsOf: $0) } } }
+        let finite = img.pixels.filter(\.isFinite)
+        let out: [String: Any] = ["format": ext, "file": file, "width": img.width, "height": img.height,
+                                  "pixel_nm": img.pixelSizeNM ?? NSNull(), "notes": img.notes,
+                                  "value_range": finite.isEmpty ? [] : [Double(finite.min()!), Double(finite.max()!)],
+                                  "pixels_f32le_sha256": SHA256.hex(le)]
+        if json {
+            print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+        } else {
+            for k in out.keys.sorted() { print("\(k): \(out[k]!)") }
         }
     }
 
