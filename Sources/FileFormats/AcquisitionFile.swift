@@ -10,10 +10,11 @@ import TwinCore
 /// | `epos` | `.epos` | + TOF, V_DC, V_pulse, detector x/y, pulses since previous, multiplicity (``EPOSFile``) |
 /// | `apt` | `.apt` | the Cameca APT6 sections present (``APTFile``) |
 /// | `raw` | `.raw` | APyT/Stuttgart detector events: V_DC, V_pulse, detector x/y, TOF (``RawEventFile``) |
+/// | `ato` | `.ato` | GPM Rouen / LAWATAP v3 (x, y, z, m/n, V_DC, TOF, detector x/y, V_pulse) or v5 (x, y, z, m/n) (``ATOFile``) |
 /// | `npy` | a directory | one `.npy` per column, named as `aptwin convert … DIR/` and a run's `acquisition/` write them |
 public enum AcquisitionFile {
     /// Formats this reader accepts, for messages.
-    public static let supported = "pos, epos, apt, raw (APyT raw events), npy (a directory of .npy columns)"
+    public static let supported = "pos, epos, apt, raw (APyT raw events), ato (GPM Rouen v3/v5), npy (a directory of .npy columns)"
 
     /// Column files of the `npy` directory form (float32 unless noted), in the names `convert` and `run` write.
     nonisolated(unsafe) static let floatColumns: [(file: String, path: WritableKeyPath<Acquisition, [Float]>)] = [
@@ -22,12 +23,14 @@ public enum AcquisitionFile {
         ("detector_x_mm.npy", \.detectorXMM), ("detector_y_mm.npy", \.detectorYMM),
     ]
 
-    /// Reads `path`. `format` overrides the extension (`pos`, `epos`, `apt`, `raw`, `npy`); a directory is read as
-    /// `npy` columns. Notes (skipped APT sections, assumed units) are in the acquisition's `notes`.
+    /// Reads `path`. `format` overrides the extension (`pos`, `epos`, `apt`, `raw`, `ato`, `npy`); a directory is read
+    /// as `npy` columns. Notes (skipped APT sections, assumed units, the ATO byte order) are in the acquisition's
+    /// `notes`. `atoByteOrder` forces the byte order of ATO files (detected by default, see ``ATOFile``).
     ///
     /// - Throws: `TwinError.invalidInput` naming the file (and byte offset or column) for unreadable input, an
     ///   unknown format, or columns of different lengths.
-    public static func read(_ path: String, format: String? = nil, eposVoltageUnit: EPOSVoltageUnit = .volts) throws -> (format: String, acquisition: Acquisition) {
+    public static func read(_ path: String, format: String? = nil, eposVoltageUnit: EPOSVoltageUnit = .volts,
+                            atoByteOrder: ATOByteOrder = .auto) throws -> (format: String, acquisition: Acquisition) {
         let url = URL(fileURLWithPath: path)
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
@@ -39,6 +42,7 @@ public enum AcquisitionFile {
             return ("epos", try EPOSFile.read(url, voltageUnit: eposVoltageUnit))   // notes the voltage unit assumed
         case "apt": return ("apt", try APTFile.read(url))
         case "raw": return ("raw", RawEventFile.acquisition(try RawEventFile.read(url), name: url.lastPathComponent))
+        case "ato": return ("ato", try ATOFile.read(url, byteOrder: atoByteOrder))
         case "npy":
             guard isDir.boolValue else { throw TwinError.invalidInput("\(path): the npy form is a directory of column files (x_nm.npy, mass_to_charge_da.npy, …)") }
             return ("npy", try readColumns(url))

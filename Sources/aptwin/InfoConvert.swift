@@ -7,8 +7,9 @@ import TwinCore
 
 /// Reads any ion or event file through ``AcquisitionFile`` (POS, EPOS, APT, APyT raw, a directory of .npy
 /// columns), the one reader shared by `info`, `spectrum`, `reconstruct` and `convert`; notes go to stderr.
-func readAcquisition(_ path: String, voltageUnit: EPOSVoltageUnit, format: String? = nil, quiet: Bool = false) throws -> (String, Acquisition) {
-    let (fmt, acq) = try AcquisitionFile.read(path, format: format, eposVoltageUnit: voltageUnit)
+func readAcquisition(_ path: String, voltageUnit: EPOSVoltageUnit, format: String? = nil, quiet: Bool = false,
+                     atoByteOrder: ATOByteOrder = .auto) throws -> (String, Acquisition) {
+    let (fmt, acq) = try AcquisitionFile.read(path, format: format, eposVoltageUnit: voltageUnit, atoByteOrder: atoByteOrder)
     if !quiet { for n in acq.notes { FileHandle.standardError.write(Data("aptwin: note: \(n)\n".utf8)) } }
     return (fmt, acq)
 }
@@ -22,18 +23,23 @@ func isRangeFile(_ path: String) -> Bool {
 func isIonInput(_ path: String) -> Bool {
     var isDir: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return true }
-    return ["pos", "epos", "apt", "raw"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
+    return ["pos", "epos", "apt", "raw", "ato"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
 }
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Describe an APT file (POS, EPOS, Cameca APT, RRNG, NPY).")
+    static let configuration = CommandConfiguration(abstract: "Describe an APT file (POS, EPOS, Cameca APT, ATO, RRNG, NPY) or a microscope image (DM3, DM4, MRC).")
     @Argument(help: "The file.") var file: String
     @Flag(help: "Print JSON (keys format, ions, bounds_nm, mass_range_da, …).") var json = false
     @Option(help: "Voltage unit assumed for EPOS files: v or kv.") var eposVoltageUnit: String = "v"
+    @Option(help: "Byte order of ATO records: auto (detected, see README), little or big.") var atoByteOrder: String = "auto"
 
     func run() throws {
         try reportingErrors {
             let unit = try parseUnit(eposVoltageUnit)
+            let atoOrder = try parseATOByteOrder(atoByteOrder)
+            if ["dm3", "dm4", "mrc"].contains(URL(fileURLWithPath: file).pathExtension.lowercased()) {
+                try describeImage(); return
+            }
             let ionInput = isIonInput(file), rangeInput = isRangeFile(file)
             guard let fmt = ionInput ? .pos : rangeInput ? .rrng : APTFormat.fromPath(file) else {
                 throw CLIError("\(file): unknown file type; supported: \(AcquisitionFile.supported), range files (.rrng, .rng, .env), .npy")
@@ -41,7 +47,7 @@ struct Info: ParsableCommand {
             var out: [String: Any] = ["format": fmt.rawValue, "file": file]
             switch fmt {
             case _ where ionInput:
-                let (ionFormat, acq) = try readAcquisition(file, voltageUnit: unit, quiet: json)
+                let (ionFormat, acq) = try readAcquisition(file, voltageUnit: unit, quiet: json, atoByteOrder: atoOrder)
                 out["format"] = ionFormat
                 let fmt = APTFormat(rawValue: ionFormat)
                 if fmt == .apt {
@@ -92,6 +98,26 @@ struct Info: ParsableCommand {
         }
     }
 
+    /// DM3/DM4/MRC images: size, pixel size, value range and the SHA-256 of the pixels as little-endian float32
+    /// (to compare readers pixel for pixel, see Validation/interop/images).
+    func describeImage() throws {
+        let url = URL(fileURLWithPath: file)
+        let ext = url.pathExtension.lowercased()
+        let img = ext == "mrc" ? try MRCFile.read(url) : try DMFile.read(url)
+        var le = Data(capacity: img.pixels.count * 4)
+        img.pixels.withUnsafeBufferPointer { b in for v in b { var x = v.bitPattern.littleEndian; withUnsafeBytes(of: &x) { le.append(contentsOf: $0) } } }
+        let finite = img.pixels.filter(\.isFinite)
+        let out: [String: Any] = ["format": ext, "file": file, "width": img.width, "height": img.height,
+                                  "pixel_nm": img.pixelSizeNM ?? NSNull(), "notes": img.notes,
+                                  "value_range": finite.isEmpty ? [] : [Double(finite.min()!), Double(finite.max()!)],
+                                  "pixels_f32le_sha256": SHA256.hex(le)]
+        if json {
+            print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+        } else {
+            for k in out.keys.sorted() { print("\(k): \(out[k]!)") }
+        }
+    }
+
     func bounds(_ cols: [[Float]]) -> [(Double, Double)] {
         cols.compactMap { c -> (Double, Double)? in
             guard !c.isEmpty else { return nil }
@@ -107,6 +133,11 @@ struct Info: ParsableCommand {
     }
 }
 
+func parseATOByteOrder(_ s: String) throws -> ATOByteOrder {
+    guard let o = ATOByteOrder(rawValue: s.lowercased()) else { throw CLIError("--ato-byte-order must be auto, little or big, got '\(s)'") }
+    return o
+}
+
 func parseUnit(_ s: String) throws -> EPOSVoltageUnit {
     switch s.lowercased() {
     case "v", "volts": return .volts
@@ -117,16 +148,24 @@ func parseUnit(_ s: String) throws -> EPOSVoltageUnit {
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert between formats by extension: POS/EPOS/APT → POS, EPOS or APT, RRNG → RRNG, POS/EPOS/APT → a directory of .npy columns.",
-        discussion: "An OUT that ends in '/' or names an existing directory receives one .npy file per column (x_nm.npy, mass_to_charge_da.npy, …). EPOS written from POS gets zero TOF, voltages and detector coordinates.")
-    @Argument(help: "Input file.") var input: String
+        abstract: "Convert between formats by extension: POS/EPOS/APT/ATO → POS, EPOS or APT, RRNG → RRNG, POS/EPOS/APT → a directory of .npy columns, ions or a run directory → a point cloud (.vtp, .ply, .xyz).",
+        discussion: "An OUT that ends in '/' or names an existing directory receives one .npy file per column (x_nm.npy, mass_to_charge_da.npy, …). EPOS written from POS gets zero TOF, voltages and detector coordinates. A .vtp/.ply/.xyz OUT gets positions, m/n, a species per point (from --ranges, or a run's spectrum/ranges.rrng) with its colour, and for a run directory the truth ids (truth_atom_id, event_index, truth_element_z).")
+    @Argument(help: "Input file (or a run directory for point-cloud output).") var input: String
     @Argument(help: "Output file or directory.") var output: String
     @Option(help: "Voltage unit of EPOS input and output: v or kv.") var eposVoltageUnit: String = "v"
+    @Option(help: "Range file (.rrng, .rng, .env) that labels the points of a .vtp/.ply/.xyz output (a run directory's default: its spectrum/ranges.rrng).") var ranges: String?
+    @Option(help: "Byte order of ATO input records: auto (detected), little or big.") var atoByteOrder: String = "auto"
 
     func run() throws {
         try reportingErrors {
             let unit = try parseUnit(eposVoltageUnit)
-            let inFmt: APTFormat? = isRangeFile(input) ? .rrng : APTFormat.fromPath(input)
+            let atoOrder = try parseATOByteOrder(atoByteOrder)
+            if PointCloudFile.isPointCloudPath(output) {
+                try PointCloudConvert.convert(input: input, output: output, rangesPath: ranges, voltageUnit: unit, atoByteOrder: atoOrder)
+                return
+            }
+            if ranges != nil { throw CLIError("--ranges applies to point-cloud output (.vtp, .ply, .xyz) only") }
+            let inFmt: APTFormat? = isRangeFile(input) ? .rrng : isIonInput(input) ? .pos : APTFormat.fromPath(input)
             guard let inFmt else { throw CLIError("\(input): unknown input type") }
             let outURL = URL(fileURLWithPath: output)
             var isDir: ObjCBool = false
@@ -139,7 +178,7 @@ struct Convert: ParsableCommand {
                 print("wrote \(output): \(table.ions.count) ions, \(table.ranges.count) ranges")
                 return
             }
-            let (_, acq) = try readAcquisition(input, voltageUnit: unit)
+            let (_, acq) = try readAcquisition(input, voltageUnit: unit, atoByteOrder: atoOrder)
             if toDirectory {
                 try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
                 var written: [String] = []

@@ -90,9 +90,9 @@ private func parseRadiusSource(_ text: String) throws -> TipRadiusSource {
 
 struct TEMMeasure: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "measure",
-        abstract: "Measure apex radius, apex position and shank half-angle on a frame (8/16-bit PNG or TIFF); the needle may point in any direction.")
-    @Argument(help: "Frame image (.png, .tif, .tiff).") var frame: String
-    @Option(help: "Pixel size at the specimen, nm.") var pixelNM: Double = 0.24
+        abstract: "Measure apex radius, apex position and shank half-angle on a frame (8/16-bit PNG, TIFF, DigitalMicrograph DM3/DM4, MRC); the needle may point in any direction.")
+    @Argument(help: "Frame image (.png, .tif, .tiff, .dm3, .dm4, .mrc).") var frame: String
+    @Option(help: "Pixel size at the specimen, nm (default: the calibration of a DM3/DM4/MRC file, else 0.24).") var pixelNM: Double?
     @Option(help: "Contrast thickness x_k of the needle material for the edge-bias correction, nm (Fe 45, W 13).") var contrastThicknessNM: Double = 45
     @Option(help: "Camera dark level (offset) to subtract, in the image's units (the twin's frames: 100).") var darkLevel: Double = 0
     @Option(help: "Where the edge contour is drawn, from the vacuum (0) to the needle level at the apex centre (1).") var edgeLevel: Double = 0.5
@@ -104,9 +104,10 @@ struct TEMMeasure: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard pixelNM > 0, pixelNM.isFinite else { throw CLIError("--pixel-nm must be positive") }
+            if let p = pixelNM { guard p > 0, p.isFinite else { throw CLIError("--pixel-nm must be positive") } }
             let url = URL(fileURLWithPath: frame)
             let pixels: [Float], w: Int, h: Int
+            var filePixelNM: Double?
             switch url.pathExtension.lowercased() {
             case "png":
                 let img = try PNGFile.read(GrayImage16.self, from: url)
@@ -114,7 +115,16 @@ struct TEMMeasure: ParsableCommand {
             case "tif", "tiff":
                 let t = try TIFFFile.read(url)
                 pixels = t.pixels; w = t.width; h = t.height
-            default: throw CLIError("\(frame): unsupported image type; use .png, .tif or .tiff")
+            case "dm3", "dm4", "mrc":
+                let img = url.pathExtension.lowercased() == "mrc" ? try MRCFile.read(url) : try DMFile.read(url)
+                for n in img.notes where !json { FileHandle.standardError.write(Data("aptwin: note: \(n)\n".utf8)) }
+                pixels = img.pixels; w = img.width; h = img.height; filePixelNM = img.pixelSizeNM
+            default: throw CLIError("\(frame): unsupported image type; use .png, .tif, .tiff, .dm3, .dm4 or .mrc")
+            }
+            let pixelNM = self.pixelNM ?? filePixelNM ?? 0.24
+            let pixelSource = self.pixelNM != nil ? "option" : filePixelNM != nil ? "file" : "default"
+            if pixelSource == "default", ["dm3", "dm4", "mrc"].contains(url.pathExtension.lowercased()), !json {
+                FileHandle.standardError.write(Data("aptwin: note: \(frame) carries no pixel size; using 0.24 nm (set --pixel-nm)\n".utf8))
             }
             var options = TipShapeOptions()
             options.contrastThicknessNM = contrastThicknessNM
@@ -134,7 +144,8 @@ struct TEMMeasure: ParsableCommand {
                                       "radius_source": m.radiusSource.rawValue, "edge_apex_radius_nm": m.edgeApexRadiusNM,
                                       "section_apex_radius_nm": m.sectionFit?.radiusNM ?? NSNull(),
                                       "section_fit_rms_nm": m.sectionFit?.rmsNM ?? NSNull(),
-                                      "edge_points": m.edgePointCount, "fit_rms_nm": m.fitRMSNM, "pixel_nm": pixelNM, "file": frame]
+                                      "edge_points": m.edgePointCount, "fit_rms_nm": m.fitRMSNM, "pixel_nm": pixelNM,
+                                      "pixel_nm_source": pixelSource, "file": frame]
             if json {
                 print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
             } else {
