@@ -27,20 +27,6 @@ import TwinCore
 /// it is the name APAV maps to its `pulse_voltage`. New files get creation time 0 (reproducible output).
 /// Errors (bad magic, truncated data, record counts that disagree with the file header, record sizes that do not
 /// divide the byte count) name the section and its byte offset.
-/// Where the APT writer puts bytes: the atomic file writer, or memory.
-public protocol APTByteSink {
-    func write(_ bytes: UnsafeRawBufferPointer) throws
-}
-
-extension AtomicFileWriter: APTByteSink {}
-
-/// An in-memory sink.
-final class DataSink: APTByteSink {
-    var data: Data
-    init(capacity: Int) { data = Data(capacity: capacity) }
-    func write(_ bytes: UnsafeRawBufferPointer) throws { data.append(contentsOf: bytes) }
-}
-
 public enum APTFile {
     static let fileHeaderSize = 540
     static let sectionHeaderSize = 148
@@ -417,7 +403,7 @@ public enum APTFile {
         }
 
         /// Streams the records to `sink` in chunks of at most 1 MiB (single float32 columns in one write).
-        func writeRecords(to sink: some APTByteSink) throws {
+        func writeRecords(to sink: some ByteSink) throws {
             let littleEndianHost = UInt32(1).littleEndian == 1
             switch body {
             case .bytes(let b): try b.withUnsafeBytes { try sink.write($0) }
@@ -450,7 +436,7 @@ public enum APTFile {
             }
         }
 
-        private func chunked(count n: Int, recordSize: Int, sink: some APTByteSink,
+        private func chunked(count n: Int, recordSize: Int, sink: some ByteSink,
                              _ fill: (Int, Int, UnsafeMutableRawBufferPointer) -> Void) throws {
             let per = Swift.max(1, (1 << 20) / recordSize)
             let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.min(n, per) * recordSize + 16, alignment: 16)
@@ -489,13 +475,13 @@ public enum APTFile {
     /// Encodes an APT6 file from sections in memory (tests, in-memory benchmark). `creationFILETIME` 0 by default.
     public static func encode(sections: [RawSection], ionCount: Int, fileName: String = "aptwin.apt",
                               creationFILETIME: UInt64 = 0) -> Data {
-        let sink = DataSink(capacity: fileHeaderSize + sections.reduce(0) { $0 + 172 + $1.byteCount })
+        let sink = MemorySink(capacity: fileHeaderSize + sections.reduce(0) { $0 + 172 + $1.byteCount })
         try? emit(sections, ionCount: ionCount, fileName: fileName, creationFILETIME: creationFILETIME, to: sink)
         return sink.data
     }
 
     static func emit(_ sections: [RawSection], ionCount: Int, fileName: String, creationFILETIME: UInt64,
-                     to sink: some APTByteSink) throws {
+                     to sink: some ByteSink) throws {
         try fileHeader(fileName: fileName, creationFILETIME: creationFILETIME, ionCount: ionCount).withUnsafeBytes { try sink.write($0) }
         for s in sections {
             try s.header().withUnsafeBytes { try sink.write($0) }

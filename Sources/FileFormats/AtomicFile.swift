@@ -137,3 +137,25 @@ public final class AtomicFileWriter {
         fd = -1
     }
 }
+
+/// Where the binary writers (APT, point clouds) send bytes: the atomic file writer, or memory for `encode` functions.
+protocol ByteSink: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+}
+
+extension ByteSink {
+    /// Appends `string` encoded as UTF-8.
+    func write(_ string: String) throws {
+        var s = string
+        try s.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+extension AtomicFileWriter: ByteSink {}
+
+/// An in-memory ``ByteSink``.
+final class MemorySink: ByteSink {
+    var data: Data
+    init(capacity: Int = 0) { data = Data(capacity: capacity) }
+    func write(_ bytes: UnsafeRawBufferPointer) throws { data.append(contentsOf: bytes) }
+}

@@ -460,22 +460,3 @@ public enum PointCloudFile {
         }
     }
 }
-
-/// Where the point-cloud writers send bytes: the atomic file writer or memory.
-protocol ByteSink: AnyObject {
-    func write(_ bytes: UnsafeRawBufferPointer) throws
-}
-
-extension ByteSink {
-    func write(_ string: String) throws {
-        var s = string
-        try s.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
-    }
-}
-
-extension AtomicFileWriter: ByteSink {}
-
-final class MemorySink: ByteSink {
-    var data = Data()
-    func write(_ bytes: UnsafeRawBufferPointer) throws { data.append(contentsOf: bytes) }
-}
