@@ -23,6 +23,8 @@ let package = Package(
         // C libraries (system). Only the wrapper modules import them.
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // Debian's libhdf5-dev installs hdf5-serial.pc (hdf5.pc is only an alternatives link, which may point to an MPI build).
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
 
         // Data flow, bottom to top.
         .target(name: "GSLKit", dependencies: ["CGSL"]),
@@ -39,17 +41,19 @@ let package = Package(
         // Edges.
         .target(name: "FileFormats", dependencies: ["TwinCore", "MaterialsData", "CPNG"]),
         .target(name: "ScenarioConfig", dependencies: ["TwinCore", "MaterialsData", .product(name: "Yams", package: "Yams")]),
+        // NeXus NXapm (HDF5) files; above FileFormats, which knows nothing of it.
+        .target(name: "NeXus", dependencies: ["TwinCore", "MaterialsData", "FileFormats", "CHDF5"]),
         // Plots of results (spectrum, detector hit map); knows nothing of the stages that made them.
         .target(name: "Reporting", dependencies: ["TwinCore", "MassSpectrum", "FileFormats"]),
 
         // Wiring and CLI.
         .target(name: "TwinPipeline", dependencies: [
             "TwinCore", "MaterialsData", "SpecimenBuilder", "FieldEvaporation", "IonOptics",
-            "MassSpectrum", "Reconstruction", "TEMImaging", "Analysis", "FileFormats", "ScenarioConfig", "Reporting",
+            "MassSpectrum", "Reconstruction", "TEMImaging", "Analysis", "FileFormats", "ScenarioConfig", "Reporting", "NeXus",
         ]),
         .executableTarget(name: "aptwin", dependencies: [
             "TwinPipeline", "FileFormats", "ScenarioConfig", "TwinCore", "MaterialsData", "SpecimenBuilder",
-            "FieldEvaporation", "TEMImaging", "IonOptics", "MassSpectrum", "Reconstruction", "Reporting",
+            "FieldEvaporation", "TEMImaging", "IonOptics", "MassSpectrum", "Reconstruction", "Reporting", "NeXus",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -57,6 +61,7 @@ let package = Package(
         // The real Si dataset (fetched at test time), shared by the test targets that read it.
         .target(name: "TestDatasets", path: "Tests/TestDatasets"),
         .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats", "TwinCore", "MaterialsData", "TestDatasets"]),
+        .testTarget(name: "NeXusTests", dependencies: ["NeXus", "FileFormats", "TwinCore", "MaterialsData", "TestDatasets"]),
         .testTarget(name: "ScenarioConfigTests", dependencies: ["ScenarioConfig"]),
         .testTarget(name: "GSLKitTests", dependencies: ["GSLKit"]),
         .testTarget(name: "SpecimenBuilderTests", dependencies: ["SpecimenBuilder", "TwinCore", "MaterialsData", "Analysis"]),
