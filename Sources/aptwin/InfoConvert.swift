@@ -2,16 +2,28 @@ import ArgumentParser
 import FileFormats
 import Foundation
 import MaterialsData
+import NeXus
+import TwinPipeline
 import TwinCore
 
 
 /// Reads any ion or event file through ``AcquisitionFile`` (POS, EPOS, APT, APyT raw, a directory of .npy
-/// columns), the one reader shared by `info`, `spectrum`, `reconstruct` and `convert`; notes go to stderr.
+/// columns) or, for `.nxs`, ``NXapmFile``: the one reader shared by `info`, `reconstruct` and `convert`; notes go
+/// to stderr.
 func readAcquisition(_ path: String, voltageUnit: EPOSVoltageUnit, format: String? = nil, quiet: Bool = false) throws -> (String, Acquisition) {
-    let (fmt, acq) = try AcquisitionFile.read(path, format: format, eposVoltageUnit: voltageUnit)
+    let (fmt, acq): (String, Acquisition)
+    if (format ?? URL(fileURLWithPath: path).pathExtension).lowercased() == "nxs" {
+        guard FileManager.default.fileExists(atPath: path) else { throw TwinError.invalidInput("\(path): no such file or directory") }
+        (fmt, acq) = ("nxs", try NXapmFile.read(URL(fileURLWithPath: path)).acquisition)
+    } else {
+        (fmt, acq) = try AcquisitionFile.read(path, format: format, eposVoltageUnit: voltageUnit)
+    }
     if !quiet { for n in acq.notes { FileHandle.standardError.write(Data("aptwin: note: \(n)\n".utf8)) } }
     return (fmt, acq)
 }
+
+/// True when `path` names a NeXus NXapm file (.nxs) by its extension.
+func isNeXusFile(_ path: String) -> Bool { URL(fileURLWithPath: path).pathExtension.lowercased() == "nxs" }
 
 /// True when `path` names a range file (.rrng, .rng, .env) by its extension.
 func isRangeFile(_ path: String) -> Bool {
@@ -22,11 +34,11 @@ func isRangeFile(_ path: String) -> Bool {
 func isIonInput(_ path: String) -> Bool {
     var isDir: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return true }
-    return ["pos", "epos", "apt", "raw"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
+    return ["pos", "epos", "apt", "raw", "nxs"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
 }
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Describe an APT file (POS, EPOS, Cameca APT, RRNG, NPY).")
+    static let configuration = CommandConfiguration(abstract: "Describe an APT file (POS, EPOS, Cameca APT, NeXus NXapm .nxs, RRNG, NPY).")
     @Argument(help: "The file.") var file: String
     @Flag(help: "Print JSON (keys format, ions, bounds_nm, mass_range_da, …).") var json = false
     @Option(help: "Voltage unit assumed for EPOS files: v or kv.") var eposVoltageUnit: String = "v"
@@ -36,7 +48,7 @@ struct Info: ParsableCommand {
             let unit = try parseUnit(eposVoltageUnit)
             let ionInput = isIonInput(file), rangeInput = isRangeFile(file)
             guard let fmt = ionInput ? .pos : rangeInput ? .rrng : APTFormat.fromPath(file) else {
-                throw CLIError("\(file): unknown file type; supported: \(AcquisitionFile.supported), range files (.rrng, .rng, .env), .npy")
+                throw CLIError("\(file): unknown file type; supported: \(AcquisitionFile.supported), nxs (NeXus NXapm), range files (.rrng, .rng, .env), .npy")
             }
             var out: [String: Any] = ["format": fmt.rawValue, "file": file]
             switch fmt {
@@ -60,6 +72,22 @@ struct Info: ParsableCommand {
                 out["columns"] = acq.presentColumns
                 out["bounds_nm"] = bounds([acq.xNM, acq.yNM, acq.zNM]).map { [$0.0, $0.1] }
                 out["mass_range_da"] = bounds([acq.massToChargeDa]).first.map { [$0.0, $0.1] } ?? []
+                if ionFormat == "nxs" {
+                    let doc = try NXapmFile.read(URL(fileURLWithPath: file))
+                    out["is_simulation"] = doc.simulation != nil
+                    out["start_time"] = doc.startTime
+                    if let t = doc.ranges { out["ion_species"] = t.ions.map(\.name); out["ranges"] = t.ranges.count }
+                    var ins: [String: Any] = [:]
+                    let p = acq.instrument
+                    for (k, v) in [("flight_path_mm", p.flightPathMM), ("detector_diameter_mm", p.detectorDiameterMM),
+                                   ("detection_efficiency", p.detectionEfficiency), ("pulse_fraction", p.pulseFraction),
+                                   ("pulse_frequency_hz", p.pulseFrequencyHz), ("temperature_k", p.temperatureK)] {
+                        if let v { ins[k] = v }
+                    }
+                    out["instrument"] = ins
+                    if !acq.detectorXMM.isEmpty { out["detector_bounds_mm"] = bounds([acq.detectorXMM, acq.detectorYMM]).map { [$0.0, $0.1] } }
+                    if !acq.tofNS.isEmpty { out["tof_range_ns"] = bounds([acq.tofNS]).first.map { [$0.0, $0.1] } ?? [] }
+                }
                 if fmt == .epos {
                     out["epos_voltage_unit_assumed"] = unit.rawValue
                     out["v_dc_range_v"] = bounds([acq.vDCV]).first.map { [$0.0, $0.1] } ?? []
@@ -117,15 +145,17 @@ func parseUnit(_ s: String) throws -> EPOSVoltageUnit {
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert between formats by extension: POS/EPOS/APT → POS, EPOS or APT, RRNG → RRNG, POS/EPOS/APT → a directory of .npy columns.",
-        discussion: "An OUT that ends in '/' or names an existing directory receives one .npy file per column (x_nm.npy, mass_to_charge_da.npy, …). EPOS written from POS gets zero TOF, voltages and detector coordinates.")
+        abstract: "Convert between formats by extension: POS/EPOS/APT/NXS → POS, EPOS, APT or NeXus NXapm (.nxs), RRNG → RRNG, POS/EPOS/APT → a directory of .npy columns.",
+        discussion: "An OUT that ends in '/' or names an existing directory receives one .npy file per column (x_nm.npy, mass_to_charge_da.npy, …). EPOS written from POS gets zero TOF, voltages and detector coordinates. A .nxs output stores every column present, the instrument parameters known and, with --ranges (or from a .nxs input), the ranging definitions; a range file output from a .nxs input receives its ranging definitions.")
     @Argument(help: "Input file.") var input: String
     @Argument(help: "Output file or directory.") var output: String
     @Option(help: "Voltage unit of EPOS input and output: v or kv.") var eposVoltageUnit: String = "v"
+    @Option(help: "Range file (.rrng, .rng, .env) whose ranging definitions a .nxs output stores.") var ranges: String?
 
     func run() throws {
         try reportingErrors {
             let unit = try parseUnit(eposVoltageUnit)
+            if isNeXusFile(input) || isNeXusFile(output) { return try convertNeXus(unit) }
             let inFmt: APTFormat? = isRangeFile(input) ? .rrng : APTFormat.fromPath(input)
             guard let inFmt else { throw CLIError("\(input): unknown input type") }
             let outURL = URL(fileURLWithPath: output)
@@ -173,5 +203,43 @@ struct Convert: ParsableCommand {
             print("wrote \(output): \(acq.count) ions")
         }
     }
-}
 
+    /// Conversions with a NeXus NXapm file on either side.
+    func convertNeXus(_ unit: EPOSVoltageUnit) throws {
+        let outURL = URL(fileURLWithPath: output)
+        var doc: NXapmDocument
+        if isNeXusFile(input) {
+            guard FileManager.default.fileExists(atPath: input) else { throw CLIError("\(input): no such file or directory") }
+            doc = try NXapmFile.read(URL(fileURLWithPath: input))
+            for n in doc.acquisition.notes { FileHandle.standardError.write(Data("aptwin: note: \(n)\n".utf8)) }
+            if isRangeFile(output) {
+                guard let table = doc.ranges else { throw CLIError("\(input): has no ranging definitions (atom_probe/ranging/peak_identification)") }
+                for w in try RangeFile.write(table, to: outURL) { FileHandle.standardError.write(Data("aptwin: warning: \(output): \(w)\n".utf8)) }
+                print("wrote \(output): \(table.ions.count) ions, \(table.ranges.count) ranges")
+                return
+            }
+        } else {
+            let (_, acq) = try readAcquisition(input, voltageUnit: unit)
+            doc = NXapmDocument(acquisition: acq, description: "converted by aptwin from \(URL(fileURLWithPath: input).lastPathComponent)")
+        }
+        if let ranges {
+            let (table, warnings, _) = try RangeFile.read(URL(fileURLWithPath: ranges))
+            for w in warnings { FileHandle.standardError.write(Data("aptwin: warning: \(w)\n".utf8)) }
+            doc.ranges = table
+        }
+        let acq = doc.acquisition
+        if isNeXusFile(output) {
+            try NXapmFile.write(doc, to: outURL, version: ScenarioRunner.packageVersion)
+            print("wrote \(output): \(acq.count) ions\(doc.ranges.map { ", \($0.ions.count) ion species, \($0.ranges.count) ranges" } ?? "")")
+            return
+        }
+        guard let outFmt = APTFormat.fromPath(output) else { throw CLIError("\(output): unknown output type") }
+        switch outFmt {
+        case .pos: try POSFile.write(acq, to: outURL)
+        case .epos: try EPOSFile.write(acq, to: outURL, voltageUnit: unit, fillMissingWithZeros: true)
+        case .apt: try APTFile.write(acq, to: outURL)
+        default: throw CLIError("\(output): cannot write \(outFmt.rawValue) from nxs")
+        }
+        print("wrote \(output): \(acq.count) ions")
+    }
+}
