@@ -61,7 +61,9 @@ public enum ScenarioRunner {
         try? fm.removeItem(at: partial)
         try fm.createDirectory(at: partial, withIntermediateDirectories: true)
         do {
-            let (files, writeTiming) = try measure("write_outputs") { try writeOutputs(result, into: partial, threads: options.threads) }
+            let (files, writeTiming) = try measure("write_outputs") {
+                try writeOutputs(result, into: partial, threads: options.threads) + [writeNeXus(result, scenario: scenario, into: partial)]
+            }
             let (report, reportTiming) = try measure("report") {
                 try writeReport(result, scenario: scenario, into: partial, threads: options.threads, progress: options.progress)
             }
