@@ -88,9 +88,11 @@ private struct Reader {
         return s == 1 ? v : v.map { Float(Double($0) * s) }
     }
 
+    /// A scalar quantity converted to aptwin's unit; nil when absent or NaN ("not recorded").
     mutating func scalar(_ path: String, kind: String) throws -> Double? {
         guard r.exists(path) else { return nil }
         let v = try r.number(path)
+        if v.isNaN { return nil }
         if kind.isEmpty { return v }
         if kind == "K", let u = r.stringAttribute(path, "units"), ["°C", "degC", "celsius"].contains(u) { return v + 273.15 }
         return v * (try scale(path, kind: kind, default: kind))

@@ -17,8 +17,8 @@ import TwinCore
 /// | `measurement/instrument/flight_path`, `…/ion_detector/diameter` | mm |
 /// | `measurement/event1/instrument/pulser/{pulse_mode,pulse_frequency,pulse_fraction}` | `"voltage"`, Hz, 1 |
 /// | `measurement/event1/instrument/pulser/{standing_voltage,pulse_voltage,pulse_number}` | per ion: V, V, cumulative pulses |
-/// | `measurement/event1/instrument/stage/temperature_sensor/value` | K |
-/// | `atom_probe/hit_finding/{hit_positions,hit_multiplicity}` | n × 2 float32 mm; uint32 |
+/// | `measurement/event1/instrument/stage/temperature_sensor/value`, `…/analysis_chamber/pressure_sensor/value` | K, Pa (NaN: not recorded) |
+/// | `atom_probe/hit_finding/{hit_positions,hit_multiplicity}` | n × 2 float32 mm (`@depends_on` `/entry1/detector_reference_frame`); uint32 |
 /// | `atom_probe/voltage_and_bowl/raw_tof` | float32 ns (uncorrected time of flight) |
 /// | `atom_probe/mass_to_charge_conversion/mass_to_charge` | float32 Da |
 /// | `atom_probe/reconstruction/reconstructed_positions` | n × 3 float32 nm; `config/{efficiency,flight_path}`; `naive_discretization/data` (1 nm voxel counts) |
@@ -43,6 +43,7 @@ public enum NXapmFile {
     static let entry = "/entry1"
     static let atomProbe = "/entry1/atom_probe"
     static let frame = "/entry1/reconstruction_reference_frame"
+    static let detectorFrame = "/entry1/detector_reference_frame"
 
     // MARK: Writing
 
@@ -110,12 +111,26 @@ public enum NXapmFile {
             try w.string("\(frame)/\(axis)_direction", dir)
         }
 
+        if !a.detectorXMM.isEmpty {
+            try w.group(detectorFrame, nxClass: "NXcoordinate_system")
+            try w.string("\(detectorFrame)/type", "cartesian")
+            try w.string("\(detectorFrame)/origin", "centre of the detector")
+            for (axis, v, dir) in [("x", [1.0, 0, 0], "detector x"), ("y", [0, 1.0, 0], "detector y"),
+                                   ("z", [0, 0, 1.0], "detector normal, towards the specimen")] {
+                try w.dataset("\(detectorFrame)/\(axis)", v, units: "mm")
+                try w.string("\(detectorFrame)/\(axis)_direction", dir)
+            }
+        }
+
         // Instrument: static part and the one event (acquisition) with the pulser and the per-ion voltages.
         let ins = a.instrument
         // The pulser holds the per-ion voltages and pulse numbers too, so it is written whenever any of them is known.
         let hasPulser = ins.pulseFrequencyHz != nil || ins.pulseFraction != nil || !a.vDCV.isEmpty || !a.vPulseV.isEmpty
             || !a.pulsesSincePrevious.isEmpty
         let hasEvent = hasPulser || ins.temperatureK != nil
+        // NXapm requires pulse_frequency, pulse_fraction, the stage temperature and the chamber pressure in every
+        // event's instrument; a value the source does not record (an EPOS file has no pulse frequency, the twin
+        // models no vacuum) is written as NaN, which the reader turns back into "unknown".
         if ins.flightPathMM != nil || ins.detectorDiameterMM != nil || hasEvent {
             let m = "\(entry)/measurement"
             try w.group(m, nxClass: "NXapm_measurement")
@@ -135,17 +150,20 @@ public enum NXapmFile {
                     let pu = "\(e)/instrument/pulser"
                     try w.group(pu, nxClass: "NXcomponent")
                     try w.string("\(pu)/pulse_mode", "voltage")
-                    if let f = ins.pulseFrequencyHz { try w.scalar("\(pu)/pulse_frequency", f, units: "Hz") }
-                    if let p = ins.pulseFraction { try w.scalar("\(pu)/pulse_fraction", p, units: "") }
+                    try w.scalar("\(pu)/pulse_frequency", ins.pulseFrequencyHz ?? .nan, units: "Hz")
+                    try w.scalar("\(pu)/pulse_fraction", ins.pulseFraction ?? .nan, units: "")
                     try writeVoltages(a, pu, w)
                 }
-                if let t = ins.temperatureK {
-                    let st = "\(e)/instrument/stage"
-                    try w.group(st, nxClass: "NXmanipulator")
-                    try w.group("\(st)/temperature_sensor", nxClass: "NXsensor")
-                    try w.string("\(st)/temperature_sensor/measurement", "temperature")
-                    try w.scalar("\(st)/temperature_sensor/value", t, units: "K")
-                }
+                let st = "\(e)/instrument/stage"
+                try w.group(st, nxClass: "NXmanipulator")
+                try w.group("\(st)/temperature_sensor", nxClass: "NXsensor")
+                try w.string("\(st)/temperature_sensor/measurement", "temperature")
+                try w.scalar("\(st)/temperature_sensor/value", ins.temperatureK ?? .nan, units: "K")
+                let ch = "\(e)/instrument/analysis_chamber"
+                try w.group(ch, nxClass: "NXcomponent")
+                try w.group("\(ch)/pressure_sensor", nxClass: "NXsensor")
+                try w.string("\(ch)/pressure_sensor/measurement", "pressure")
+                try w.scalar("\(ch)/pressure_sensor/value", Double.nan, units: "Pa")
             }
         }
 
@@ -159,6 +177,7 @@ public enum NXapmFile {
                 var xy = [Float](repeating: 0, count: 2 * n)
                 for i in 0..<n { xy[2 * i] = a.detectorXMM[i]; xy[2 * i + 1] = a.detectorYMM[i] }
                 try w.dataset("\(h)/hit_positions", xy, shape: [n, 2], units: "mm")
+                try w.attribute("\(h)/hit_positions", "depends_on", detectorFrame)
             }
             if !a.multiplicity.isEmpty { try w.dataset("\(h)/hit_multiplicity", a.multiplicity, units: "") }
         }
@@ -211,6 +230,7 @@ public enum NXapmFile {
         var xyz = [Float](repeating: 0, count: 3 * n)
         for i in 0..<n { xyz[3 * i] = a.xNM[i]; xyz[3 * i + 1] = a.yNM[i]; xyz[3 * i + 2] = a.zNM[i] }
         try w.dataset("\(r)/reconstructed_positions", xyz, shape: [n, 3], units: "nm")
+        try w.attribute("\(r)/reconstructed_positions", "depends_on", frame)
         // Naive discretization: counts in cubic voxels (1 nm, doubled until the grid has at most 2^24 voxels).
         let nd = "\(r)/naive_discretization"
         try w.group(nd, nxClass: "NXprocess")
@@ -223,7 +243,7 @@ public enum NXapmFile {
         try w.attribute("\(nd)/data", "axis_y_indices", [UInt32(1)])
         try w.attribute("\(nd)/data", "axis_x_indices", [UInt32(2)])
         try w.string("\(nd)/data/title", "Discretized reconstruction space (\(g.voxelNM) nm voxels)")
-        try w.dataset("\(nd)/data/intensity", g.counts, shape: [g.nz, g.ny, g.nx], units: "")
+        try w.dataset("\(nd)/data/intensity", g.counts, shape: [g.nz, g.ny, g.nx])
         for (name, axis) in [("axis_z", g.centres(2)), ("axis_y", g.centres(1)), ("axis_x", g.centres(0))] {
             try w.dataset("\(nd)/data/\(name)", axis, units: "nm")
             try w.attribute("\(nd)/data/\(name)", "long_name", "\(name.dropFirst(5)) (nm)")
@@ -259,7 +279,7 @@ public enum NXapmFile {
             try w.attribute(ms, "axes", "axis_mass_to_charge")
             try w.attribute(ms, "axis_mass_to_charge_indices", [UInt32(0)])
             try w.string("\(ms)/title", "Mass spectrum (\(spectrumBinDa) Da binning)")
-            try w.dataset("\(ms)/intensity", counts, units: "")
+            try w.dataset("\(ms)/intensity", counts)
             try w.attribute("\(ms)/intensity", "long_name", "Counts (1)")
             let axis = (0..<bins).map { Float(Double($0 + 1) * spectrumBinDa) }
             try w.dataset("\(ms)/axis_mass_to_charge", axis, units: "Da")
