@@ -42,7 +42,9 @@ let package = Package(
         .target(name: "FileFormats", dependencies: ["TwinCore", "MaterialsData", "CPNG"]),
         .target(name: "ScenarioConfig", dependencies: ["TwinCore", "MaterialsData", .product(name: "Yams", package: "Yams")]),
         // NeXus NXapm (HDF5) files; above FileFormats, which knows nothing of it.
-        .target(name: "NeXus", dependencies: ["TwinCore", "MaterialsData", "FileFormats", "CHDF5"]),
+        // HDF5Probe (C): reads a file in a forked child first, because libhdf5 1.10.8 can crash on damaged files.
+        .target(name: "HDF5Probe", dependencies: ["CHDF5"]),
+        .target(name: "NeXus", dependencies: ["TwinCore", "MaterialsData", "FileFormats", "CHDF5", "HDF5Probe"]),
         // Plots of results (spectrum, detector hit map); knows nothing of the stages that made them.
         .target(name: "Reporting", dependencies: ["TwinCore", "MassSpectrum", "FileFormats"]),
 
@@ -61,7 +63,7 @@ let package = Package(
         // The real Si dataset (fetched at test time), shared by the test targets that read it.
         .target(name: "TestDatasets", path: "Tests/TestDatasets"),
         .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats", "TwinCore", "MaterialsData", "TestDatasets"]),
-        .testTarget(name: "NeXusTests", dependencies: ["NeXus", "FileFormats", "TwinCore", "MaterialsData", "TestDatasets"]),
+        .testTarget(name: "NeXusTests", dependencies: ["NeXus", "CHDF5", "FileFormats", "TwinCore", "MaterialsData", "TestDatasets"]),
         .testTarget(name: "ScenarioConfigTests", dependencies: ["ScenarioConfig"]),
         .testTarget(name: "GSLKitTests", dependencies: ["GSLKit"]),
         .testTarget(name: "SpecimenBuilderTests", dependencies: ["SpecimenBuilder", "TwinCore", "MaterialsData", "Analysis"]),

@@ -1,5 +1,11 @@
 import CHDF5
 import Foundation
+import HDF5Probe
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 // A small internal layer over the HDF5 C API: one owner per handle, every status checked, HDF5's own error
 // printing off, failures turned into `H5Failure` with the innermost message of HDF5's error stack. The NXapm
@@ -15,6 +21,9 @@ struct H5Failure: Error, CustomStringConvertible {
 /// Silences HDF5's automatic error printing on the calling thread (the thread-safe build keeps one error stack
 /// per thread, so every entry point calls this).
 func h5Silence() { aptwin_h5_silence_errors() }
+
+/// Held around every use of HDF5 in this module, so that no thread is inside HDF5 when the reader forks its probe.
+let h5Lock = NSLock()
 
 /// The innermost HDF5 error message of this thread's stack (empty if none); clears the stack.
 func h5LastError() -> String {
@@ -266,10 +275,11 @@ struct H5DatasetInfo {
 }
 
 /// Reads objects from an HDF5 file opened read-only. Every accessor names the HDF5 path in its errors; shapes and
-/// type classes are checked before data are read, and a dataset whose shape claims far more elements than the
-/// file could hold is refused before any allocation.
+/// type classes are checked before data are read, and a dataset whose shape claims far more data than are stored
+/// for it is refused before any allocation.
 final class H5FileReader {
     private let file: H5ID
+    /// Size of the file, bytes: no dataset's storage can be larger.
     private let fileBytes: Int
 
     /// Opens `path`. Throws when it is not an HDF5 file or HDF5 cannot open it.
@@ -282,9 +292,71 @@ final class H5FileReader {
             _ = h5LastError()
             throw H5Failure(path: "", message: isH5 == 0 ? "not an HDF5 file" : "cannot read the file as HDF5")
         }
+        try Self.checkGlobalHeaps(path)
+        try Self.probe(path)
         let fapl = H5ID(try h5ID(H5Pcreate(aptwin_h5p_file_access()), "", "H5Pcreate(file access)"), H5Pclose)
         try h5Check(H5Pset_fclose_degree(fapl.id, H5F_CLOSE_STRONG), "", "H5Pset_fclose_degree")
         file = H5ID(try h5ID(H5Fopen(path, aptwin_h5f_acc_rdonly(), fapl.id), "/", "H5Fopen"), H5Fclose)
+    }
+
+    /// Reads the whole file once in a forked child (``aptwin_hdf5_probe``) and refuses it if HDF5 crashed there.
+    ///
+    /// HDF5 1.10.8 trusts some sizes and indices of a damaged file: e.g. a variable-length string whose global heap
+    /// index or length was damaged makes `H5HG_read` read out of bounds and kill the process (found by the fuzz
+    /// test). The child visits every object, reads every attribute and every dataset up to 512 MiB (larger ones:
+    /// one element), so the reads this reader then makes have already succeeded once.
+    static func probe(_ path: String) throws {
+        var sig: Int32 = 0
+        let r = aptwin_hdf5_probe(path, 512 * 1024 * 1024, 300, &sig)
+        switch r {
+        case APTWIN_PROBE_CRASHED:
+            throw H5Failure(path: "", message: "damaged HDF5 file: libhdf5 crashed reading it (signal \(sig)) in a probe process")
+        case APTWIN_PROBE_READ_FAILED:
+            throw H5Failure(path: "", message: "damaged HDF5 file: an attribute or dataset cannot be read (or would need more than 2 GiB of memory)")
+        case APTWIN_PROBE_TIMEOUT:
+            throw H5Failure(path: "", message: "damaged HDF5 file: reading it did not finish within 300 s")
+        default:
+            return   // OK, or unreadable (H5Fopen below reports it), or no fork (read without the probe)
+        }
+    }
+
+    /// Refuses a file whose global heap collections (where variable-length strings live) do not fit.
+    ///
+    /// HDF5 1.10.8 allocates a collection as large as its header says and trusts the object sizes inside it: a
+    /// damaged size made it allocate 18 GB (found by the fuzz test). Every collection (signature `GCOL`, version 1,
+    /// three zero bytes, 8-byte size ≥ 4096) must lie inside the file, and each object's header and padded data
+    /// inside the collection. Collections whose own header is damaged are left to HDF5, which refuses them.
+    static func checkGlobalHeaps(_ path: String) throws {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return }
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            guard let base = raw.baseAddress, raw.count >= 32 else { return }
+            let n = raw.count
+            func u64(_ at: Int) -> UInt64 { var v: UInt64 = 0; memcpy(&v, base + at, 8); return UInt64(littleEndian: v) }
+            func u16(_ at: Int) -> UInt16 { var v: UInt16 = 0; memcpy(&v, base + at, 2); return UInt16(littleEndian: v) }
+            var from = 0
+            while from + 16 <= n, let hit = memchr(base + from, 0x47 /* G */, n - from) {
+                let at = base.distance(to: UnsafeRawPointer(hit))
+                from = at + 1
+                guard at + 16 <= n, raw[at + 1] == 0x43, raw[at + 2] == 0x4F, raw[at + 3] == 0x4C, raw[at + 4] == 1,
+                      raw[at + 5] == 0, raw[at + 6] == 0, raw[at + 7] == 0 else { continue }
+                let size = u64(at + 8)
+                guard size >= 4096 else { continue }
+                guard size <= UInt64(n - at) else {
+                    throw H5Failure(path: "", message: "global heap collection at byte \(at) claims \(size) bytes, past the end of the file (damaged or truncated)")
+                }
+                let end = at + Int(size)
+                var pos = at + 16
+                while pos + 16 <= end {
+                    let index = u16(pos), objSize = u64(pos + 8)
+                    if index == 0 { break }   // free space: the rest of the collection
+                    let padded = (objSize &+ 7) & ~7
+                    guard objSize < UInt64(n), padded <= UInt64(end - pos - 16) else {
+                        throw H5Failure(path: "", message: "global heap collection at byte \(at): object \(index) of \(objSize) bytes runs past the collection (damaged)")
+                    }
+                    pos += 16 + Int(padded)
+                }
+            }
+        }
     }
 
     /// True when every link along the absolute `path` exists and resolves to an object.
@@ -386,11 +458,13 @@ final class H5FileReader {
         }
         guard inf.elementSize > 0, inf.elementSize <= 16 else { throw H5Failure(path: path, message: "unsupported element size \(inf.elementSize)") }
         let n = inf.count
-        // Contiguous or chunked, the data cannot exceed the file by more than any compression could explain.
-        let limit = max(1 << 24, fileBytes.multipliedReportingOverflow(by: 1100).partialValue)
-        guard n >= 0, n.multipliedReportingOverflow(by: MemoryLayout<T>.size).partialValue <= limit,
-              !n.multipliedReportingOverflow(by: MemoryLayout<T>.size).overflow else {
-            throw H5Failure(path: path, message: "shape \(inf.shape) is larger than the file could hold")
+        // The data cannot exceed the storage allocated for them by more than compression could explain (gzip
+        // stays below ~1000×); a damaged shape claiming more is refused before anything is allocated.
+        let stored = min(fileBytes, Int(clamping: H5Dget_storage_size(ds.id)))   // a damaged layout can claim more
+        let limit = max(1 << 20, stored.multipliedReportingOverflow(by: 1100).partialValue)
+        let bytes = n.multipliedReportingOverflow(by: max(MemoryLayout<T>.size, inf.elementSize))
+        guard n >= 0, !bytes.overflow, bytes.partialValue <= limit else {
+            throw H5Failure(path: path, message: "shape \(inf.shape) holds more data than the \(stored) bytes stored for it")
         }
         var out = [T](repeating: T(), count: n)
         if n > 0 {

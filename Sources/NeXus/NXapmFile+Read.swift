@@ -14,6 +14,8 @@ extension NXapmFile {
     ///   that decrease, or no per-ion data at all.
     public static func read(_ url: URL) throws -> NXapmDocument {
         let name = url.path
+        h5Lock.lock()
+        defer { h5Lock.unlock() }
         do {
             let r = try H5FileReader(path: url.path)
             var reader = Reader(r: r)
@@ -25,6 +27,8 @@ extension NXapmFile {
 
     /// True when `url` is an HDF5 file (by its signature; says nothing about NXapm).
     public static func isHDF5(_ url: URL) -> Bool {
+        h5Lock.lock()
+        defer { h5Lock.unlock() }
         h5Silence()
         let r = H5Fis_hdf5(url.path)
         _ = h5LastError()

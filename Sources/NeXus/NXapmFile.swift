@@ -59,6 +59,8 @@ public enum NXapmFile {
     public static func encode(_ document: NXapmDocument, version: String, name: String = "document") throws -> Data {
         let a = document.acquisition
         do { try a.validateColumns() } catch { throw TwinError.invalidInput("\(name): \(error)") }
+        h5Lock.lock()
+        defer { h5Lock.unlock() }
         do {
             let w = try H5MemoryWriter()
             try writeDocument(document, version: version, into: w)
@@ -203,7 +205,7 @@ public enum NXapmFile {
             try program(w, sim, s.programVersion)
             try w.group("\(sim)/config", nxClass: "NXparameters")
             try w.string("\(sim)/config/scenario", s.scenarioText)
-            try w.scalar("\(sim)/config/seed", s.seed, units: "")
+            try w.scalar("\(sim)/config/seed", s.seed)
         }
     }
 
