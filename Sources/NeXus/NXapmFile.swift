@@ -113,7 +113,7 @@ public enum NXapmFile {
             try w.string("\(frame)/\(axis)_direction", dir)
         }
 
-        if !a.detectorXMM.isEmpty {
+        if !a.detectorXMM.isEmpty && !a.detectorYMM.isEmpty {
             try w.group(detectorFrame, nxClass: "NXcoordinate_system")
             try w.string("\(detectorFrame)/type", "cartesian")
             try w.string("\(detectorFrame)/origin", "centre of the detector")
@@ -172,10 +172,11 @@ public enum NXapmFile {
         // Data processing chain.
         try w.group(atomProbe, nxClass: "NXroi_process")
         if hasMass { try w.attribute(atomProbe, "default", "ranging") } else if hasPositions { try w.attribute(atomProbe, "default", "reconstruction") }
-        if !a.detectorXMM.isEmpty || !a.multiplicity.isEmpty {
+        let hasHits = !a.detectorXMM.isEmpty && !a.detectorYMM.isEmpty
+        if hasHits || !a.multiplicity.isEmpty {
             let h = "\(atomProbe)/hit_finding"
             try w.group(h, nxClass: "NXprocess")
-            if !a.detectorXMM.isEmpty {
+            if hasHits {
                 var xy = [Float](repeating: 0, count: 2 * n)
                 for i in 0..<n { xy[2 * i] = a.detectorXMM[i]; xy[2 * i + 1] = a.detectorYMM[i] }
                 try w.dataset("\(h)/hit_positions", xy, shape: [n, 2], units: "mm")
@@ -265,11 +266,12 @@ public enum NXapmFile {
             try program(w, md, version)
             var hi: Float = 0
             for m in a.massToChargeDa where m.isFinite && m > hi { hi = m }
-            let top = max(spectrumBinDa, Double(hi.rounded(.up)))
+            // Up to the largest m/n (at most 10,000 Da; larger values count in the last bin).
+            let top = min(10_000, max(spectrumBinDa, Double(hi.rounded(.up))))
             let bins = max(1, Int((top / spectrumBinDa).rounded(.up)))
             var counts = [UInt32](repeating: 0, count: bins)
             for m in a.massToChargeDa where m.isFinite && m >= 0 {
-                let k = min(bins - 1, Int(Double(m) / spectrumBinDa))
+                let k = Int(min(Double(bins - 1), Double(m) / spectrumBinDa))
                 counts[k] &+= 1
             }
             try w.scalar("\(md)/min_mass_to_charge", Float(0), units: "Da")
@@ -363,9 +365,9 @@ struct VoxelGrid {
         }
         guard lo[0] <= hi[0], lo[1] <= hi[1], lo[2] <= hi[2] else { return }
         var size = 1.0
-        func dims(_ s: Double) -> [Int] { (0..<3).map { Int((hi[$0] / s).rounded(.down) - (lo[$0] / s).rounded(.down)) + 1 } }
-        while dims(size).reduce(1, *) > 1 << 24 { size *= 2 }
-        let d = dims(size)
+        func dims(_ s: Double) -> [Double] { (0..<3).map { (hi[$0] / s).rounded(.down) - (lo[$0] / s).rounded(.down) + 1 } }
+        while dims(size).reduce(1, *) > Double(1 << 24) { size *= 2 }
+        let d = dims(size).map { Int($0) }
         voxelNM = size
         origin = (0..<3).map { (lo[$0] / size).rounded(.down) * size }
         nx = d[0]; ny = d[1]; nz = d[2]
@@ -373,8 +375,8 @@ struct VoxelGrid {
         for i in 0..<a.xNM.count {
             let x = Double(a.xNM[i]), y = Double(a.yNM[i]), z = Double(a.zNM[i])
             guard x.isFinite, y.isFinite, z.isFinite else { continue }
-            let ix = min(nx - 1, Int((x - origin[0]) / size)), iy = min(ny - 1, Int((y - origin[1]) / size))
-            let iz = min(nz - 1, Int((z - origin[2]) / size))
+            let ix = min(nx - 1, max(0, Int((x - origin[0]) / size))), iy = min(ny - 1, max(0, Int((y - origin[1]) / size)))
+            let iz = min(nz - 1, max(0, Int((z - origin[2]) / size)))
             counts[(iz * ny + iy) * nx + ix] &+= 1
         }
     }

@@ -112,6 +112,19 @@ final class NXapmRoundTripTests: XCTestCase {
         XCTAssertEqual(try NXapmFile.encode(doc, version: "0.1.0"), try Data(contentsOf: u1))
     }
 
+    func testExtremeValuesWrite() throws {
+        var a = Acquisition()
+        a.massToChargeDa = [1e30, -5, .nan, 28]
+        a.xNM = [1e30, -1e30, .nan, 0]; a.yNM = [0, 0, 0, 0]; a.zNM = [0, -3e20, 1, .infinity]
+        a.detectorXMM = [1, 2, 3, 4]   // no y: hit positions are not written
+        let url = try temporaryDirectory(self).appendingPathComponent("extreme.nxs")
+        try NXapmFile.write(NXapmDocument(acquisition: a), to: url, version: "0.1.0")
+        let b = try NXapmFile.read(url).acquisition
+        XCTAssertTrue(b.massToChargeDa.elementsEqual(a.massToChargeDa) { $0.bitPattern == $1.bitPattern })
+        XCTAssertTrue(b.zNM.elementsEqual(a.zNM) { $0.bitPattern == $1.bitPattern })
+        XCTAssertEqual(b.detectorXMM, [])
+    }
+
     func testMismatchedColumnsAreRefusedOnWrite() throws {
         var a = Acquisition()
         a.massToChargeDa = [1, 2, 3]
