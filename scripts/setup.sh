@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs what AtomProbeTwin needs on a Debian machine when it is missing: GSL, libpng and pkg-config
+# Installs what AtomProbeTwin needs on a Debian machine when it is missing: GSL, libpng, HDF5 and pkg-config
 # (development packages), then checks for the Swift toolchain. Safe to run repeatedly.
 set -euo pipefail
 need=()
 pkg-config --exists gsl 2>/dev/null || need+=(libgsl-dev)
 pkg-config --exists libpng 2>/dev/null || need+=(libpng-dev)
+pkg-config --exists hdf5-serial 2>/dev/null || need+=(libhdf5-dev)   # NeXus NXapm files (Debian's serial HDF5)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2

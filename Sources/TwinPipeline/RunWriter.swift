@@ -58,7 +58,9 @@ public enum ScenarioRunner {
         }
         let result = try TwinSimulation.run(config, threads: options.threads, progress: options.progress)
         return try PartialDirectory.build(finalDir) { partial in
-            let (files, writeTiming) = try measure("write_outputs") { try writeOutputs(result, into: partial, threads: options.threads) }
+            let (files, writeTiming) = try measure("write_outputs") {
+                try writeOutputs(result, into: partial, threads: options.threads) + [writeNeXus(result, scenario: scenario, into: partial)]
+            }
             let (report, reportTiming) = try measure("report") {
                 try writeReport(result, scenario: scenario, into: partial, threads: options.threads, progress: options.progress)
             }

@@ -61,7 +61,7 @@ struct Spectrum: ParsableCommand {
             if let maxDa { try checkOption("max-da", maxDa, 1...10_000) }
             guard (1...10).contains(maxCharge) else { throw CLIError("--max-charge \(maxCharge): must be 1…10") }
             let unit = try parseUnit(eposVoltageUnit)
-            let (fmt, acq) = try AcquisitionFile.read(file, format: format, eposVoltageUnit: unit)
+            let (fmt, acq) = try readAcquisition(file, voltageUnit: unit, format: format, quiet: true)   // notes go to the report
             guard acq.count > 0 else { throw CLIError("\(file): no ions") }
             var notes = acq.notes
             var zs: [Int]? = nil
