@@ -21,6 +21,7 @@ public enum InterruptCleanup {
     nonisolated(unsafe) private static var nextToken = 0
     nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
     nonisolated(unsafe) private static var installed = false
+    nonisolated(unsafe) private static var handling = false
     private static let queue = DispatchQueue(label: "aptwin.interrupt-cleanup")
 
     /// Registers `path` for removal on interruption; returns the token for ``unregister(_:)``.
@@ -58,8 +59,19 @@ public enum InterruptCleanup {
         }
     }
 
+    /// If an interruption is being handled, waits for the handler to end the process (it exits with 128 + the
+    /// signal); returns at once otherwise. Error paths call it first, so that an error caused by the cleanup (a
+    /// removed directory) does not exit with status 1 ahead of the signal's status.
+    public static func waitIfInterrupted() {
+        lock.lock()
+        let h = handling
+        lock.unlock()
+        if h { while true { sleep(1) } }
+    }
+
     private static func cleanUpAndExit(_ sig: Int32) {
         lock.lock()
+        handling = true
         let victims = paths.keys.sorted().compactMap { paths[$0] }
         lock.unlock()
         // Other threads may still be writing into a victim (and `createDirectory(withIntermediateDirectories:)`

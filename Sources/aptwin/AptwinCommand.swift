@@ -24,6 +24,7 @@ struct CLIError: Error, CustomStringConvertible {
 /// Runs `body`, turning every error into a one-line message on stderr and exit code 1.
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as ExitCode { throw e } catch let e as CleanExit { throw e } catch {
+        InterruptCleanup.waitIfInterrupted()   // an error caused by an interruption's cleanup: the signal's status wins
         FileHandle.standardError.write(Data("aptwin: error: \(error)\n".utf8))
         throw ExitCode(1)
     }
