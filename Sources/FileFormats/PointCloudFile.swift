@@ -199,10 +199,10 @@ public enum PointCloudFile {
 
         let oPoints = add(12 * n) { try writeInterleavedXYZ(c, to: $0) }
         let oMN = add(4 * n) { try writeFloatsLE(c.massToChargeDa, to: $0) }
-        let oSpecies = add(4 * n) { try writeInt32LE(c.species, to: $0) }
+        let oSpecies = add(4 * n) { try writeIntegersLE(c.species, to: $0) }
         let oRGB = add(3 * n) { try writeRGB(c, to: $0) }
         var intOffsets: [Int] = []
-        for col in c.integerColumns { let v = col.values; intOffsets.append(add(8 * n) { try writeInt64LE(v, to: $0) }) }
+        for col in c.integerColumns { let v = col.values; intOffsets.append(add(8 * n) { try writeIntegersLE(v, to: $0) }) }
         let oConn = add(8 * n) { sink in try writeSequenceInt64(from: 0, count: n, to: sink) }
         let oOff = add(8 * n) { sink in try writeSequenceInt64(from: 1, count: n, to: sink) }
 
@@ -385,20 +385,12 @@ public enum PointCloudFile {
         #if _endian(little)
         try a.withUnsafeBytes { try sink.write($0) }
         #else
-        try writeInt32LE(a.map { Int32(bitPattern: $0.bitPattern) }, to: sink)
+        try writeIntegersLE(a.map { Int32(bitPattern: $0.bitPattern) }, to: sink)
         #endif
     }
 
-    private static func writeInt32LE(_ a: [Int32], to sink: ByteSink) throws {
-        #if _endian(little)
-        try a.withUnsafeBytes { try sink.write($0) }
-        #else
-        let le = a.map { $0.littleEndian }
-        try le.withUnsafeBytes { try sink.write($0) }
-        #endif
-    }
-
-    private static func writeInt64LE(_ a: [Int64], to sink: ByteSink) throws {
+    /// Integers as little-endian bytes (one write on little-endian hosts).
+    private static func writeIntegersLE<T: FixedWidthInteger>(_ a: [T], to sink: ByteSink) throws {
         #if _endian(little)
         try a.withUnsafeBytes { try sink.write($0) }
         #else

@@ -97,13 +97,13 @@ final class ReaderFuzzTests: XCTestCase {
     func testPOSAndEPOSMutations() throws {
         let a = sampleAcquisition(8)
         var ok = 0, failed = 0
-        try structuredMutations(of: try POSFile.encode(a), count: 300, seed: 32) { d, m in
+        structuredMutations(of: try POSFile.encode(a), count: 300, seed: 32) { d, m in
             let (o, f) = expectCleanOutcome("fuzz.pos", { try POSFile.decode(d, name: "fuzz.pos") }) { r in
                 assertConsistent(r, "POS \(m)"); XCTAssertEqual(r.count * 16, d.count)
             }
             ok += o; failed += f
         }
-        try structuredMutations(of: try EPOSFile.encode(a), count: 300, seed: 33) { d, m in
+        structuredMutations(of: try EPOSFile.encode(a), count: 300, seed: 33) { d, m in
             let (o, f) = expectCleanOutcome("fuzz.epos", { try EPOSFile.decode(d, name: "fuzz.epos") }) { r in
                 assertConsistent(r, "EPOS \(m)"); XCTAssertEqual(r.count * 44, d.count)
             }
@@ -130,7 +130,7 @@ final class ReaderFuzzTests: XCTestCase {
         var rng = TestRNG(35)
         let good = try TIFFFile.encode16((0..<64).map { _ in UInt16(truncatingIfNeeded: rng.next()) }, width: 8, height: 8)
         var ok = 0, failed = 0
-        try structuredMutations(of: good, count: 400, seed: 36) { d, _ in
+        structuredMutations(of: good, count: 400, seed: 36) { d, _ in
             let (o, f) = expectCleanOutcome("fuzz.tif", { try TIFFFile.decode(d, name: "fuzz.tif") }) { r in
                 XCTAssertEqual(r.pixels.count, r.width * r.height)
                 XCTAssertLessThanOrEqual(r.width * r.height, d.count * 8)   // no pixel data invented beyond the file

@@ -1,4 +1,5 @@
 import Foundation
+import TestDatasets
 import TwinCore
 import XCTest
 
@@ -30,21 +31,8 @@ func assertThrowsMessage<T>(_ parts: [String], file: StaticString = #filePath, l
     }
 }
 
-/// A deterministic pseudo-random generator for test data (SplitMix64).
-struct TestRNG {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func float(_ lo: Float, _ hi: Float) -> Float {
-        lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
-    }
-}
+/// The shared seeded generator of the test targets.
+typealias TestRNG = SplitMix64
 
 /// Runs python3 with a script and arguments; nil if python3 or numpy is unavailable.
 func runPython(_ script: String, _ args: [String] = []) throws -> (status: Int32, output: String)? {

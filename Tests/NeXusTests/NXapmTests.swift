@@ -6,19 +6,8 @@ import TestDatasets
 import TwinCore
 import XCTest
 
-/// SplitMix64: a small seeded generator, so the synthetic data and the fuzz cases are the same on every run.
-struct SeededRNG {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func float(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24) }
-}
+/// The shared seeded generator (SplitMix64), so the synthetic data and the fuzz cases are the same on every run.
+typealias SeededRNG = SplitMix64
 
 func temporaryDirectory(_ test: XCTestCase) throws -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aptwin-nexus-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")

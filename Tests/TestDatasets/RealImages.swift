@@ -99,20 +99,6 @@ public enum RealImages {
     }
 
     private static func run(_ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("realimages-\(getpid())-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: log) }
-        let fh = try FileHandle(forWritingTo: log)
-        p.standardOutput = fh
-        p.standardError = fh
-        do { try p.run() } catch { throw XCTSkip("real images not available: cannot run \(args[0]): \(error)") }
-        p.waitUntilExit()
-        try? fh.close()
-        let out = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        if p.terminationStatus == 127 { throw XCTSkip("real images not available: \(args[0]) not found") }
-        return (p.terminationStatus, out)
+        try SiDataset.run(args, what: "real images")
     }
 }

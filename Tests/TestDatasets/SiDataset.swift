@@ -130,23 +130,23 @@ public enum SiDataset {
 
     /// Runs a command through `/usr/bin/env`, returning its exit status and combined output; throws XCTSkip if
     /// the program cannot be started.
-    static func run(_ args: [String]) throws -> (status: Int32, output: String) {
+    static func run(_ args: [String], what: String = "Si dataset") throws -> (status: Int32, output: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = args
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("sidataset-\(getpid())-\(UUID().uuidString).log")
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("testdata-\(getpid())-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let fh = try FileHandle(forWritingTo: log)
         p.standardOutput = fh
         p.standardError = fh
         do { try p.run() } catch {
-            throw XCTSkip("Si dataset not available: cannot run \(args[0]): \(error)")
+            throw XCTSkip("\(what) not available: cannot run \(args[0]): \(error)")
         }
         p.waitUntilExit()
         try? fh.close()
         let out = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        if p.terminationStatus == 127 { throw XCTSkip("Si dataset not available: \(args[0]) not found") }
+        if p.terminationStatus == 127 { throw XCTSkip("\(what) not available: \(args[0]) not found") }
         return (p.terminationStatus, out)
     }
 }
