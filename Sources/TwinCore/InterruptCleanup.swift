@@ -39,12 +39,6 @@ public enum InterruptCleanup {
         paths[token] = nil
     }
 
-    /// Paths currently registered (for tests).
-    public static var registered: [String] {
-        lock.lock(); defer { lock.unlock() }
-        return paths.keys.sorted().compactMap { paths[$0] }
-    }
-
     /// Must be called with `lock` held.
     private static func install() {
         for sig in [SIGINT, SIGTERM, SIGHUP] {
