@@ -53,8 +53,8 @@ public struct EvaporationEngineParameters: Sendable {
     public var detectionEfficiency = 0.5
     /// Half-angle the detector subtends at the tip, rad (atan(D/2L)).
     public var detectorHalfAngleRad = atan(21.0 / 470.0)
-    /// Pulses per servo update (0: chosen from the target rate).
-    public var servoBlockPulses = 0
+    /// Most departures the engine lets one pulse carry (see the run loop; a pulse at the cap is counted).
+    public var maxDeparturesPerPulse = 64
 
     // Stops.
     public var maxEvents = 100_000
@@ -117,6 +117,12 @@ public struct PulseStatistics: Sendable, Equatable {
     /// the top of the field distribution that the local updates left (see ``FieldEvaporationEngine``).
     public var refreshCount: Int = 0
     public var refreshLogJumpSum: Double = 0
+    /// Largest |relative change| of the largest F/F_evap at one refresh.
+    public var largestRefreshTopFieldJump: Double = 0
+    /// Global re-solves forced by the runaway detector (local updates amplifying charges; see ``FieldEvaporationEngine``).
+    public var runawayResolves: Int = 0
+    /// Firing pulses that reached `maxDeparturesPerPulse`.
+    public var cappedPulses: Int = 0
     /// Mean relative change of the largest F/F_evap at a refresh.
     public var meanRefreshTopFieldJump: Double { refreshCount > 0 ? expm1(refreshLogJumpSum / Double(refreshCount)) : 0 }
 }
@@ -135,6 +141,13 @@ public struct EvaporationRun: Sendable {
     public var fieldFactorKf: [Float]
     /// Centre of the fitted apex sphere at each event, nm.
     public var apexCentreXNM: [Float], apexCentreYNM: [Float], apexCentreZNM: [Float]
+    /// Field per volt of the departing atom just before it left (V/nm per V), its evaporation field (V/nm), and
+    /// the field per volt of the apex cap's terrace atoms at that moment (charge-weighted mean over the cap).
+    public var departureFieldPerVolt: [Float]
+    public var departureEvaporationField: [Float]
+    public var terraceFieldPerVolt: [Float]
+    /// Pulse fraction V_p/V_DC of the run.
+    public var pulseFraction: Double
     public var timeSeries: [EngineSample]
     public var snapshots: [SurfaceSnapshot]
     public var pulseStatistics: PulseStatistics
@@ -172,11 +185,12 @@ public struct EvaporationRun: Sendable {
 /// F(t) = (V_DC + V_p s(t)) gᵢ, s a Gaussian pulse; the pulses between events are drawn from the geometric law of
 /// P = 1 − exp(−Σᵢ∫kᵢdt); within a firing pulse departures are the points of the inhomogeneous Poisson process of
 /// total rate Σkᵢ(t), the fields being updated after each departure (so the neighbours of a departed atom may follow
-/// on the same pulse: correlated multiple events). The servo multiplies V_DC by exp((0.4ε + 0.15Σδ)/S) every block
-/// of pulses: proportional on ε = ln(target/rate) clamped to ±2 (the rate a running estimate of the detected ions per
-/// pulse: ions launched within the detector's acceptance, times the efficiency), integral on the linear deficit
-/// δ = (target − rate)/target from the moment the rate first reaches half the target, S = ∂ln(rate)/∂ln(V) at the
-/// operating point.
+/// on the same pulse: correlated multiple events, at most `maxDeparturesPerPulse` per pulse). The servo (`Servo`)
+/// updates V_DC after every firing pulse and every tenth of its averaging time in a quiet stretch, proportionally on
+/// the log of the detected rate over its target and integrally on the linear deficit; the detected rate is
+/// estimated from the ions launched within the detector's acceptance times the efficiency. A runaway detector
+/// re-solves the charges globally when a local update pushes a charge 1.5 × beyond the largest charge/cap-reference
+/// ratio of the last global solution (`PulseStatistics.runawayResolves`). Figures: ``KineticsDiagnostics``.
 public struct FieldEvaporationEngine {
     public let parameters: EvaporationEngineParameters
     public init(parameters: EvaporationEngineParameters) { self.parameters = parameters }
@@ -213,6 +227,15 @@ struct EngineState {
     var apexR: [Float] = []
     var kfPerEvent: [Float] = []
     var centreX: [Float] = [], centreY: [Float] = [], centreZ: [Float] = []
+    var depG: [Float] = [], depFEvap: [Float] = [], terrG: [Float] = []
+    /// Field per volt of the cap's terrace atoms (charge-weighted mean charge × normalisation).
+    var terracePerVolt = 0.0
+    /// Runaway detector: the largest charge over the cap's reference charge after the last global solution, and
+    /// whether a local update has since pushed a charge beyond 1.5 × that ratio (the local Gauss–Seidel updates
+    /// amplifying charges instead of relaxing them; article "TwoScaleField").
+    var postRefreshPeakRatio = 0.0
+    var capReferenceCharge = 1.0
+    var runawaySuspected = false
     var series: [EngineSample] = []
     var snapshots: [SurfaceSnapshot] = []
     var stats = PulseStatistics()
@@ -353,6 +376,12 @@ struct EngineState {
         // be a jump of every field at once (a flash of evaporation under the servo's fixed voltage).
         let target = capField / ref
         cNorm = smoothing ? cNorm * pow(target / cNorm, 0.25) : target
+        terracePerVolt = ref * cNorm
+        capReferenceCharge = ref
+        var peak = 0.0
+        for s in surf.activeSlots { peak = max(peak, surf.sigma[s]) }
+        postRefreshPeakRatio = peak / ref
+        runawaySuspected = false
     }
 
     /// Removes atom `i`, relaxes its neighbourhood and updates the heap. Returns the atom's field per volt and
@@ -364,7 +393,9 @@ struct EngineState {
         heap.remove(i)
         let (changed, _) = surf.remove(i)
         surf.relax(changed, sweeps: p.localSweeps)
-        for s in changed where surf.active[s] { heap.set(Int(surf.sAtom[s]), score: key(s)) }
+        var peak = 0.0
+        for s in changed where surf.active[s] { heap.set(Int(surf.sAtom[s]), score: key(s)); peak = max(peak, surf.sigma[s]) }
+        if peak > 1.5 * postRefreshPeakRatio * capReferenceCharge { runawaySuspected = true }
         return info
     }
 
@@ -396,12 +427,19 @@ struct EngineState {
         let setupWallS = Date().timeIntervalSince(tSetup) + initWallS
 
         mainLoop: while events.count < p.maxEvents {
+            if runawaySuspected {
+                try refresh(iterations: 3)
+                stats.runawayResolves += 1
+                sinceRefresh = 0
+            }
             guard heap.top != nil else { stop = .exhausted; break }
             // Snapshots before the next event.
             while let e = snapEvents.first, e <= events.count { snapshots.append(snapshot(vDC: vDC)); snapEvents.removeFirst() }
             while let v = snapVolts.first, vDC >= v { snapshots.append(snapshot(vDC: vDC)); snapVolts.removeFirst() }
 
             var departed: [(atom: Int, timeNS: Double, vTotal: Double, g: Double, n: SIMD3<Double>)] = []
+            var stopAfterThisPulse = false
+            var pulseVDC = vDC
             switch p.mode {
             case .deterministic:
                 let i = heap.top!
@@ -410,19 +448,22 @@ struct EngineState {
                 let vNeed = evaporationField(i) / max(g, 1e-30)
                 vSmooth = vSmooth == 0 ? vNeed : vSmooth + (vNeed - vSmooth) / 256
                 vDC = vSmooth / (1 + p.pulseFraction)
+                pulseVDC = vDC
                 // One event per pulse at the servo's evaporation probability.
                 let q = min(max(p.targetDetectionRate / p.detectionEfficiency, 1e-9), 1 - 1e-12)
                 pulse += 1 + Int64((log(1 - rng.uniform()) / log(1 - q)).rounded(.down))
                 let info = evaporate(i)
                 departed.append((i, kin.peakNS, vNeed, info.g, info.n))
             case .pulsed:
-                // Pulses until one fires (the servo may change V_DC at block boundaries on the way).
+                // Pulses until one fires (the servo updates V_DC on the way, at least every tenth of its averaging
+                // time, so that a quiet stretch raises the voltage as it goes on).
                 var fired = false
                 while !fired {
                     let cands = candidates()
                     let lam = kin.totalIntegral(cands, vDC: vDC)
                     let pFire = -expm1(-lam)
-                    let untilBlockEnd = servo.pulsesLeftInBlock
+                    let untilBlockEnd = servo.tickPulses
+                    if servo.needsSensitivity { servo.sensitivity = kin.sensitivity(cands, vDC: vDC) }
                     let n: Int64
                     if pFire <= 1e-300 { n = Int64.max } else if pFire >= 1 { n = 1 } else {
                         let u = 1 - rng.uniform()
@@ -432,20 +473,29 @@ struct EngineState {
                     if n > untilBlockEnd {
                         pulse += untilBlockEnd
                         stats.pulses += untilBlockEnd
-                        vDC = servo.endBlock(vDC: vDC, sensitivity: kin.sensitivity(cands, vDC: vDC))
+                        vDC = servo.update(vDC: vDC, pulses: untilBlockEnd, detected: 0)
                         if vDC > p.maxDCV || vDC * p.pulseFraction > p.maxPulseV { stop = .voltageLimit; break mainLoop }
                         continue
                     }
                     pulse += n; stats.pulses += n
-                    servo.advance(n)
                     fired = true
                     stats.firingPulses += 1
-                    // Departures within this pulse.
+                    pulseVDC = vDC
+                    // Departures within this pulse: as the inhomogeneous Poisson process of the updated rates
+                    // gives, up to `maxDeparturesPerPulse`. Without that cap the local field model lets a departure
+                    // raise its neighbours far past k_BT/Q₀, and a pulse can carry a whole terrace (933 departures
+                    // on the quickstart, 8,291 on the 5 nm W tip; Validation/kinetics).
                     var t0 = 0.0
                     var first = true
-                    var budget = 64
+                    var detectedHere = 0.0
+                    var budget = p.maxDeparturesPerPulse
                     while budget > 0 {
                         budget -= 1
+                        if runawaySuspected {
+                            try refresh(iterations: 3)
+                            stats.runawayResolves += 1
+                            sinceRefresh = 0
+                        }
                         let cs = first ? cands : candidates()
                         guard let (atomIdx, t) = kin.nextDeparture(cs, vDC: vDC, after: t0, conditionedOnOne: first, rng: &rng) else { break }
                         let vAt = vDC * (1 + p.pulseFraction * kin.shape(t))
@@ -453,7 +503,7 @@ struct EngineState {
                         let pos = SIMD3(Double(atoms.xNM[atomIdx]), Double(atoms.yNM[atomIdx]), Double(atoms.zNM[atomIdx])) - apexCentre
                         let l = (pos * pos).sum().squareRoot()
                         let acc = xi * p.detectorHalfAngleRad
-                        if l > 0 && acos(min(1, pos.z / l)) <= acc { servo.detected(p.detectionEfficiency); detectedTotal += p.detectionEfficiency }
+                        if l > 0 && acos(min(1, pos.z / l)) <= acc { detectedHere += p.detectionEfficiency; detectedTotal += p.detectionEfficiency }
                         if t > kin.windowNS { stats.dcEvents += 1 }
                         let info = evaporate(atomIdx)
                         departed.append((atomIdx, t, vAt, info.g, info.n))
@@ -461,6 +511,9 @@ struct EngineState {
                         first = false
                     }
                     if departed.count > 1 { stats.multiEventPulses += 1 }
+                    if budget == 0 { stats.cappedPulses += 1 }
+                    vDC = servo.update(vDC: vDC, pulses: n, detected: detectedHere)
+                    if vDC > p.maxDCV || vDC * p.pulseFraction > p.maxPulseV { stop = .voltageLimit; stopAfterThisPulse = true }
                 }
             }
             for d in departed {
@@ -470,12 +523,13 @@ struct EngineState {
                 let charge = ionisation.sampleCharge(z: z, fieldVPerNM: field > 0 ? field : fEvap[z]) { rng.uniform() }
                 let n = d.n
                 events.atomID.append(atoms.id[i]); events.pulseIndex.append(pulse); events.timeInPulseNS.append(Float(d.timeNS))
-                events.vDCV.append(Float(vDC)); events.vPulseV.append(Float(vDC * p.pulseFraction))
+                events.vDCV.append(Float(pulseVDC)); events.vPulseV.append(Float(pulseVDC * p.pulseFraction))
                 events.fieldVPerNM.append(Float(field)); events.chargeState.append(UInt8(charge))
                 events.launchXNM.append(atoms.xNM[i]); events.launchYNM.append(atoms.yNM[i]); events.launchZNM.append(atoms.zNM[i])
                 events.normalX.append(Float(n.x)); events.normalY.append(Float(n.y)); events.normalZ.append(Float(n.z))
                 apexR.append(Float(apexRadius)); kfPerEvent.append(Float(kf))
                 centreX.append(Float(apexCentre.x)); centreY.append(Float(apexCentre.y)); centreZ.append(Float(apexCentre.z))
+                depG.append(Float(d.g)); depFEvap.append(Float(evaporationField(i))); terrG.append(Float(terracePerVolt))
                 let xi0 = Double(atoms.xNM[i]), yi0 = Double(atoms.yNM[i])
                 if xi0 * xi0 + yi0 * yi0 < 4 { depth = max(depth, zApex0 - Double(atoms.zNM[i])) }
                 sinceRefresh += 1
@@ -484,18 +538,24 @@ struct EngineState {
                 let before = heap.top.map { heap.score[$0] } ?? 0
                 try refresh(iterations: p.refreshIterations)
                 let after = heap.top.map { heap.score[$0] } ?? 0
-                if before > 0 && after > 0 { stats.refreshCount += 1; stats.refreshLogJumpSum += log(after / before) }
+                if before > 0 && after > 0 {
+                    stats.refreshCount += 1; stats.refreshLogJumpSum += log(after / before)
+                    stats.largestRefreshTopFieldJump = max(stats.largestRefreshTopFieldJump, abs(after / before - 1))
+                }
                 sinceRefresh = 0
                 record(pulse: pulse, vDC: vDC, rate: servo.estimate)
                 if events.count % 1024 < 64 { progress.report("evaporation", events.count, p.maxEvents) }
             }
+            if stopAfterThisPulse { break }
             if depth >= p.maxDepthNM { stop = .maxDepth; break }
             if p.mode == .deterministic && (vDC > p.maxDCV || vDC * p.pulseFraction > p.maxPulseV) { stop = .voltageLimit; break }
         }
         record(pulse: pulse, vDC: vDC, rate: servo.estimate)
         progress.report("evaporation", events.count, events.count)
         return EvaporationRun(events: events, apexRadiusNM: apexR, fieldFactorKf: kfPerEvent,
-                              apexCentreXNM: centreX, apexCentreYNM: centreY, apexCentreZNM: centreZ, timeSeries: series, snapshots: snapshots,
+                              apexCentreXNM: centreX, apexCentreYNM: centreY, apexCentreZNM: centreZ,
+                              departureFieldPerVolt: depG, departureEvaporationField: depFEvap, terraceFieldPerVolt: terrG,
+                              pulseFraction: p.pulseFraction, timeSeries: series, snapshots: snapshots,
                               pulseStatistics: stats, stopReason: stop, depthNM: depth, pulsePeakNS: kin.peakNS,
                               setupWallS: setupWallS)
     }
@@ -672,46 +732,47 @@ struct PulseKinetics {
     }
 }
 
-/// The voltage servo: holds the detected rate per pulse at the target by scaling V_DC once per block of pulses.
+/// The voltage servo: holds the detected rate per pulse at the target, updating V_DC after every firing pulse and,
+/// in a quiet stretch, every tenth of its averaging time.
+///
+/// The rate estimate is an exponential average over the last `window` detections' worth of pulses,
+/// τ = window / max(target, estimate): at the target that is 50/target pulses, and in a flash (many departures per
+/// pulse) it shrinks to a few pulses, so the servo reacts within the flash instead of a block later. Each update
+/// over n pulses with d detected ions moves ln V_DC by [g·ε·min(1, n/τ) + 0.3·I·n/τ₀]/S: proportional on
+/// ε = ln(target/estimate) clamped to [−4, 2] (g = 0.4 once locked on, 2 during the start-up ramp), integral on the
+/// linear deficit I += (n·target − d)/window, clamped to ±5 (stationary only when the arithmetic mean rate equals
+/// the target), τ₀ = window/target, S = ∂ln(rate)/∂ln(V) at the operating point (refreshed every 32 updates).
 struct Servo {
     let target: Double
-    let block: Int64
-    var left: Int64
-    var detectedInBlock = 0.0
+    let window = 50.0
     var estimate: Double
-    var started = false
     var integral = 0.0
-    /// The rate has reached the target once (before that, the start-up ramp must not wind the integral up).
+    /// The rate has reached half the target once (before that, the start-up ramp must not wind the integral up).
     var lockedOn = false
+    var sensitivity = 100.0
+    var updatesSinceSensitivity = Int.max
 
     init(parameters p: EvaporationEngineParameters) {
         target = p.targetDetectionRate
-        block = Int64(p.servoBlockPulses > 0 ? p.servoBlockPulses : max(1000, Int(50 / max(1e-6, p.targetDetectionRate))))
-        left = block
-        estimate = p.targetDetectionRate
+        estimate = 0
     }
 
-    var pulsesLeftInBlock: Int64 { left }
-    mutating func advance(_ n: Int64) { left -= n; if left <= 0 { left = 0 } }
-    mutating func detected(_ w: Double) { detectedInBlock += w }
+    var tau: Double { window / max(target, estimate) }
+    var tickPulses: Int64 { max(1, Int64(0.1 * tau)) }
+    var needsSensitivity: Bool { updatesSinceSensitivity >= 32 }
 
-    /// Ends the block: updates the rate estimate and returns the new V_DC.
-    mutating func endBlock(vDC: Double, sensitivity: Double) -> Double {
-        let r = detectedInBlock / Double(block)
-        estimate = started ? 0.5 * estimate + 0.5 * r : r
-        started = true
-        detectedInBlock = 0
-        left = block
-        // Proportional control on the log-rate, ε = ln(target/rate) clamped to ±2 e-folds (an empty block counts as
-        // 2 too low): robust against the bursts of correlated departures. Integral control on the linear deficit,
-        // (target − rate)/target per block: the integral is stationary only when the arithmetic mean rate equals the
-        // target (a log-rate integral would hold the geometric mean, which bursts put 30–50 % below the arithmetic
-        // one), and it follows the steady voltage rise of a blunting tip without lag.
-        let err = estimate > 0 ? max(-2, min(2, log(target / estimate))) : 2
-        if r >= 0.5 * target { lockedOn = true }
-        if lockedOn { integral = max(-100, min(100, integral + (target - r) / target)) }
-        // Before the first lock-on (the fresh-cut surface loses its few corner atoms, then needs a higher voltage)
-        // the voltage climbs by up to e⁴ in rate per empty block, like an operator's start-up ramp.
-        return vDC * exp(((lockedOn ? 0.4 : 2.0) * err + 0.3 * integral) / sensitivity)
+    /// Accounts for n pulses that gave d detected ions (expected: ions within the acceptance × efficiency) and
+    /// returns the new V_DC.
+    mutating func update(vDC: Double, pulses n: Int64, detected d: Double) -> Double {
+        if needsSensitivity { updatesSinceSensitivity = 0 }
+        updatesSinceSensitivity += 1
+        let nd = Double(n)
+        let a = min(1, nd / tau)
+        estimate = (1 - a) * estimate + a * d / nd
+        if estimate >= 0.5 * target { lockedOn = true }
+        let err = estimate > 0 ? max(-4, min(2, log(target / estimate))) : 2
+        let tau0 = window / target
+        if lockedOn { integral = max(-5, min(5, integral + (nd * target - d) / window)) }
+        return vDC * exp(((lockedOn ? 0.4 : 2.0) * err * a + 0.3 * integral * min(1, nd / tau0)) / max(1, sensitivity))
     }
 }

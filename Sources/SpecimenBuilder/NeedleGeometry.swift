@@ -32,6 +32,20 @@ public struct NeedleGeometry: Sendable, Equatable {
         }
     }
 
+    /// The spherical-cap needle of apex radius `apexRadiusNM` and shank half-angle `shankHalfAngleDeg` whose volume
+    /// holds about `atoms` atoms at `numberDensityPerNM3` (length found by bisection on the volume, up to
+    /// `maxLengthNM`). For benchmarks and tests that want a needle of a given size.
+    public static func holding(atoms: Double, numberDensityPerNM3: Double, apexRadiusNM: Double, shankHalfAngleDeg: Double,
+                               maxLengthNM: Double = 5000) throws -> NeedleGeometry {
+        var lo = apexRadiusNM * 1.01, hi = maxLengthNM
+        for _ in 0..<50 {
+            let mid = (lo + hi) / 2
+            let v = try NeedleGeometry(apexRadiusNM: apexRadiusNM, shankHalfAngleDeg: shankHalfAngleDeg, lengthNM: mid).volumeNM3
+            if v * numberDensityPerNM3 < atoms { lo = mid } else { hi = mid }
+        }
+        return try NeedleGeometry(apexRadiusNM: apexRadiusNM, shankHalfAngleDeg: shankHalfAngleDeg, lengthNM: (lo + hi) / 2)
+    }
+
     var alphaRad: Double { shankHalfAngleDeg * .pi / 180 }
     var capC: Double { capAxialRatio * apexRadiusNM }
 

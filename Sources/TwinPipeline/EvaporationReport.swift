@@ -28,6 +28,8 @@ public enum EvaporationReport {
             out["dc_event_fraction"] = run.events.count > 0 ? Double(st.dcEvents) / Double(run.events.count) : 0
             out["truncated_candidate_sets"] = st.truncatedCandidateSets
             out["mean_refresh_top_field_jump"] = st.meanRefreshTopFieldJump
+            out["capped_pulses"] = st.cappedPulses
+            out["runaway_resolves"] = st.runawayResolves
         }
         if let f = run.timeSeries.first, let l = run.timeSeries.last {
             out["apex_radius_nm_start"] = f.apexRadiusNM; out["apex_radius_nm_end"] = l.apexRadiusNM

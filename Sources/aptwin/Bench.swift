@@ -12,18 +12,21 @@ import TEMImaging
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: machine-readable results with CPU and wall time.",
-        discussion: "Stages: formats, specimen, evaporation, tem, optics, pipeline, reconstruction (default: all). Output: {\"machine\": {...}, \"results\": [{\"stage\", \"case\", \"cpu_s\", \"wall_s\", <metric>}]}.")
-    @Argument(help: "Stage to benchmark (formats, specimen, evaporation, tem, optics, pipeline, reconstruction); all when omitted.") var stage: String?
+        discussion: "Stages: formats, specimen, evaporation, kinetics, tem, optics, pipeline, reconstruction (default: all). Output: {\"machine\": {...}, \"results\": [{\"stage\", \"case\", \"cpu_s\", \"wall_s\", <metric>}]}.")
+    @Argument(help: "Stage to benchmark (formats, specimen, evaporation, kinetics, tem, optics, pipeline, reconstruction); all when omitted.") var stage: String?
     @Flag(help: "Print JSON only.") var json = false
     @Option(help: "Worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "evaporation: also the 10⁷-atom needle, 10⁶ events (about half an hour).") var large = false
     @Flag(name: .customLong("with-aptrajectories"),
           help: "evaporation: also run the PyPI package aptrajectories on the small tip (needs network; Validation/aptrajectories/run.sh).")
     var withAptrajectories = false
+    @Option(help: "kinetics: events per case (0: each case's default).") var kineticsEvents: Int = 0
+    @Option(help: "kinetics: seeds per case (1, 2, …).") var kineticsSeeds: Int = 1
+    @Option(help: "kinetics: only the cases whose name contains this.") var kineticsCase: String?
     @Option(help: "Synthetic ions for the in-memory reconstruction cases.") var reconIons: Int = 100_000_000
     @Option(help: "Ions in the EPOS file of the streaming reconstruction case.") var streamIons: Int = 20_000_000
 
-    static let stages = ["formats", "specimen", "evaporation", "tem", "optics", "pipeline", "reconstruction"]
+    static let stages = ["formats", "specimen", "evaporation", "kinetics", "tem", "optics", "pipeline", "reconstruction"]
 
     func run() throws {
         try reportingErrors {
@@ -38,6 +41,7 @@ struct Bench: ParsableCommand {
                 case "formats": r = try benchFormats()
                 case "specimen": r = try benchSpecimen()
                 case "evaporation": r = try benchEvaporation()
+                case "kinetics": r = try benchKinetics()
                 case "tem": r = try benchTEM()
                 case "optics": r = try benchOptics()
                 case "reconstruction": r = try benchReconstruction()
@@ -125,13 +129,8 @@ struct Bench: ParsableCommand {
     /// A Fe-Cr needle spec with about `atoms` atoms (length found by bisection on the needle volume).
     func needle(atoms target: Double, radiusNM: Double = 10) throws -> SpecimenSpec {
         let lattice = try CrystalLattice(kind: .bcc, aNM: 0.2877)
-        var lo = radiusNM * 1.01, hi = 500.0
-        for _ in 0..<40 {
-            let mid = (lo + hi) / 2
-            let v = try NeedleGeometry(apexRadiusNM: radiusNM, shankHalfAngleDeg: 5, lengthNM: mid).volumeNM3
-            if v * lattice.numberDensityPerNM3 < target { lo = mid } else { hi = mid }
-        }
-        let g = try NeedleGeometry(apexRadiusNM: radiusNM, shankHalfAngleDeg: 5, lengthNM: (lo + hi) / 2)
+        let g = try NeedleGeometry.holding(atoms: target, numberDensityPerNM3: lattice.numberDensityPerNM3, apexRadiusNM: radiusNM,
+                                           shankHalfAngleDeg: 5, maxLengthNM: 500)
         return SpecimenSpec(geometry: g, lattice: lattice,
                             composition: [CompositionEntry(z: 26, fraction: 0.486), CompositionEntry(z: 24, fraction: 0.514)],
                             orientation: try Rotation3(crystalDirectionAlongSpecimenZ: SIMD3(0, 0, 1)))
@@ -188,23 +187,8 @@ struct Bench: ParsableCommand {
 
     /// A W bcc needle, ⟨110⟩ along the axis, with about `atoms` atoms, and engine parameters for it.
     func tungstenNeedle(atoms target: Double, radiusNM r: Double, shankDeg: Double = 10) throws -> (TruthAtoms, EvaporationEngineParameters) {
-        let lattice = try CrystalLattice(kind: .bcc, aNM: 0.3165)
-        var lo = r * 1.01, hi = 5000.0
-        for _ in 0..<50 {
-            let mid = (lo + hi) / 2
-            let v = try NeedleGeometry(apexRadiusNM: r, shankHalfAngleDeg: shankDeg, lengthNM: mid).volumeNM3
-            if v * lattice.numberDensityPerNM3 < target { lo = mid } else { hi = mid }
-        }
-        let g = try NeedleGeometry(apexRadiusNM: r, shankHalfAngleDeg: shankDeg, lengthNM: (lo + hi) / 2)
-        let spec = SpecimenSpec(geometry: g, lattice: lattice, composition: [CompositionEntry(z: 74, fraction: 1)],
-                                orientation: try Rotation3(crystalDirectionAlongSpecimenZ: SIMD3(1, 1, 0)))
-        let atoms = try SpecimenFactory.build(spec, seed: 1, threads: threads).atoms
-        let shell = lattice.coordinationShell
-        var p = EvaporationEngineParameters(coordinationCutoffNM: shell.cutoffNM, bulkCoordination: shell.bulkCoordination,
-                                            numberDensityPerNM3: lattice.numberDensityPerNM3, shankHalfAngleDeg: shankDeg,
-                                            initialApexRadiusNM: r)
-        p.maxDepthNM = 1e9
-        return (atoms, p)
+        try bccNeedle(atoms: target, radiusNM: r, shankDeg: shankDeg, lattice: try CrystalLattice(kind: .bcc, aNM: 0.3165),
+                      axis: SIMD3(1, 1, 0), z: 74)
     }
 
     /// Events per second of the field-evaporation engine on W ⟨110⟩ needles: ~4 × 10⁴ atoms (R = 5 nm, the size

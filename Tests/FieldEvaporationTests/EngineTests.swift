@@ -9,13 +9,8 @@ enum TestNeedles {
     /// A needle of `lattice` with ⟨uvw⟩ along the axis, apex radius r, shank half-angle α, about `atoms` atoms.
     static func needle(atoms target: Double, radiusNM r: Double, shankDeg: Double = 10, lattice: CrystalLattice,
                        axis: SIMD3<Double>, composition: [CompositionEntry]) throws -> (TruthAtoms, EvaporationEngineParameters) {
-        var lo = r * 1.01, hi = 400.0
-        for _ in 0..<40 {
-            let mid = (lo + hi) / 2
-            let v = try NeedleGeometry(apexRadiusNM: r, shankHalfAngleDeg: shankDeg, lengthNM: mid).volumeNM3
-            if v * lattice.numberDensityPerNM3 < target { lo = mid } else { hi = mid }
-        }
-        let g = try NeedleGeometry(apexRadiusNM: r, shankHalfAngleDeg: shankDeg, lengthNM: (lo + hi) / 2)
+        let g = try NeedleGeometry.holding(atoms: target, numberDensityPerNM3: lattice.numberDensityPerNM3, apexRadiusNM: r,
+                                           shankHalfAngleDeg: shankDeg, maxLengthNM: 400)
         let spec = SpecimenSpec(geometry: g, lattice: lattice, composition: composition,
                                 orientation: try Rotation3(crystalDirectionAlongSpecimenZ: axis))
         let atoms = try SpecimenFactory.build(spec, seed: 1, threads: 2).atoms
@@ -73,6 +68,33 @@ final class EngineTests: XCTestCase {
         let t = run.events.timeInPulseNS.map(Double.init)
         let within = t.filter { abs($0 - run.pulsePeakNS) < p.pulseFWHMNS }.count
         XCTAssertGreaterThan(Double(within) / Double(t.count), 0.8)
+    }
+
+    func testServoActsOnEveryFiringPulseAndTheDiagnosticsSeeTheRun() throws {
+        // The servo updates V_DC after each firing pulse and in quiet stretches, so no stretch of events longer than
+        // one pulse's departures shares a V_DC; the diagnostics count what the run did.
+        let (atoms, p0) = try TestNeedles.tungsten(atoms: 1.5e4, radiusNM: 4)
+        var p = p0
+        p.maxEvents = 3000
+        p.maxDeparturesPerPulse = 16
+        p.detectorHalfAngleRad = atan(40.0 / 100)
+        let run = try FieldEvaporationEngine(parameters: p).run(atoms: atoms, seed: 2, threads: 2)
+        var ids: [UInt32: Int] = [:]
+        for i in 0..<atoms.count { ids[atoms.id[i]] = i }
+        let d = KineticsDiagnostics(run: run, elementZ: atoms.elementZ, atomIndexOfID: { ids[$0]! })
+        print("kinetics: \(d)")
+        XCTAssertEqual(d.events, run.events.count)
+        XCTAssertLessThanOrEqual(d.largestPulse, 16, "the cap on departures per pulse holds")
+        // (a change below a Float's resolution leaves two pulses at the recorded V_DC: a few pulses, not a block)
+        XCTAssertLessThanOrEqual(d.longestConstantVoltageEvents, 64, "V_DC changes after every firing pulse")
+        XCTAssertGreaterThan(d.firingPulses, 100)
+        XCTAssertEqual(d.departuresPerFiringPulse.reduce(0, +), 1, accuracy: 1e-9)
+        XCTAssertEqual(d.chargeStateFractions["W"]?.reduce(0, +) ?? 0, 1, accuracy: 1e-9)
+        // Field scale figures are finite and ordered: departing atoms stand above the apex field.
+        XCTAssertGreaterThan(d.departingOverApexField.median, 1)
+        XCTAssertLessThanOrEqual(d.departingOverApexField.p10, d.departingOverApexField.p90)
+        XCTAssertGreaterThan(d.apexFieldAtPeakVPerNM.median, 10)
+        XCTAssertEqual(run.departureFieldPerVolt.count, run.events.count)
     }
 
     func testCylindricalTungstenNeedleReachesASteadyEndForm() throws {
