@@ -230,11 +230,11 @@ struct EngineState {
     var depG: [Float] = [], depFEvap: [Float] = [], terrG: [Float] = []
     /// Field per volt of the cap's terrace atoms (charge-weighted mean charge × normalisation).
     var terracePerVolt = 0.0
-    /// Runaway detector: the largest charge over the cap's reference charge after the last global solution, and
-    /// whether a local update has since pushed a charge beyond 1.5 × that ratio (the local Gauss–Seidel updates
-    /// amplifying charges instead of relaxing them; article "TwoScaleField").
-    var postRefreshPeakRatio = 0.0
-    var capReferenceCharge = 1.0
+    /// Runaway detector: 1.5 × the largest charge of the last global solution, and whether a local update has since
+    /// pushed a charge beyond it (the local Gauss–Seidel updates amplifying charges instead of relaxing them;
+    /// article "TwoScaleField"). Charges keep their scale between refreshes, so this is 1.5 × the peak ratio to the
+    /// cap's reference charge.
+    var runawayChargeLimit = Double.infinity
     var runawaySuspected = false
     var series: [EngineSample] = []
     var snapshots: [SurfaceSnapshot] = []
@@ -377,11 +377,18 @@ struct EngineState {
         let target = capField / ref
         cNorm = smoothing ? cNorm * pow(target / cNorm, 0.25) : target
         terracePerVolt = ref * cNorm
-        capReferenceCharge = ref
         var peak = 0.0
         for s in surf.activeSlots { peak = max(peak, surf.sigma[s]) }
-        postRefreshPeakRatio = peak / ref
+        runawayChargeLimit = 1.5 * peak
         runawaySuspected = false
+    }
+
+    /// When the runaway detector has fired: a global re-solve (three iterations), counted. Returns whether it ran.
+    mutating func resolveRunaway() throws -> Bool {
+        guard runawaySuspected else { return false }
+        try refresh(iterations: 3)
+        stats.runawayResolves += 1
+        return true
     }
 
     /// Removes atom `i`, relaxes its neighbourhood and updates the heap. Returns the atom's field per volt and
@@ -395,7 +402,7 @@ struct EngineState {
         surf.relax(changed, sweeps: p.localSweeps)
         var peak = 0.0
         for s in changed where surf.active[s] { heap.set(Int(surf.sAtom[s]), score: key(s)); peak = max(peak, surf.sigma[s]) }
-        if peak > 1.5 * postRefreshPeakRatio * capReferenceCharge { runawaySuspected = true }
+        if peak > runawayChargeLimit { runawaySuspected = true }
         return info
     }
 
@@ -427,11 +434,7 @@ struct EngineState {
         let setupWallS = Date().timeIntervalSince(tSetup) + initWallS
 
         mainLoop: while events.count < p.maxEvents {
-            if runawaySuspected {
-                try refresh(iterations: 3)
-                stats.runawayResolves += 1
-                sinceRefresh = 0
-            }
+            if try resolveRunaway() { sinceRefresh = 0 }
             guard heap.top != nil else { stop = .exhausted; break }
             // Snapshots before the next event.
             while let e = snapEvents.first, e <= events.count { snapshots.append(snapshot(vDC: vDC)); snapEvents.removeFirst() }
@@ -463,7 +466,7 @@ struct EngineState {
                     let lam = kin.totalIntegral(cands, vDC: vDC)
                     let pFire = -expm1(-lam)
                     let untilBlockEnd = servo.tickPulses
-                    if servo.needsSensitivity { servo.sensitivity = kin.sensitivity(cands, vDC: vDC) }
+                    if servo.needsSensitivity { servo.setSensitivity(kin.sensitivity(cands, vDC: vDC)) }
                     let n: Int64
                     if pFire <= 1e-300 { n = Int64.max } else if pFire >= 1 { n = 1 } else {
                         let u = 1 - rng.uniform()
@@ -491,11 +494,7 @@ struct EngineState {
                     var budget = p.maxDeparturesPerPulse
                     while budget > 0 {
                         budget -= 1
-                        if runawaySuspected {
-                            try refresh(iterations: 3)
-                            stats.runawayResolves += 1
-                            sinceRefresh = 0
-                        }
+                        if try resolveRunaway() { sinceRefresh = 0 }
                         let cs = first ? cands : candidates()
                         guard let (atomIdx, t) = kin.nextDeparture(cs, vDC: vDC, after: t0, conditionedOnOne: first, rng: &rng) else { break }
                         let vAt = vDC * (1 + p.pulseFraction * kin.shape(t))
@@ -749,8 +748,8 @@ struct Servo {
     var integral = 0.0
     /// The rate has reached half the target once (before that, the start-up ramp must not wind the integral up).
     var lockedOn = false
-    var sensitivity = 100.0
-    var updatesSinceSensitivity = Int.max
+    private(set) var sensitivity = 100.0
+    private var updatesSinceSensitivity = 32
 
     init(parameters p: EvaporationEngineParameters) {
         target = p.targetDetectionRate
@@ -760,11 +759,11 @@ struct Servo {
     var tau: Double { window / max(target, estimate) }
     var tickPulses: Int64 { max(1, Int64(0.1 * tau)) }
     var needsSensitivity: Bool { updatesSinceSensitivity >= 32 }
+    mutating func setSensitivity(_ s: Double) { sensitivity = s; updatesSinceSensitivity = 0 }
 
     /// Accounts for n pulses that gave d detected ions (expected: ions within the acceptance × efficiency) and
     /// returns the new V_DC.
     mutating func update(vDC: Double, pulses n: Int64, detected d: Double) -> Double {
-        if needsSensitivity { updatesSinceSensitivity = 0 }
         updatesSinceSensitivity += 1
         let nd = Double(n)
         let a = min(1, nd / tau)

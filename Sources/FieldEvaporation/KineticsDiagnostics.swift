@@ -56,7 +56,8 @@ public struct KineticsDiagnostics: Sendable, Codable, Equatable {
         case cappedPulses = "capped_pulses"
     }
 
-    public init(run: EvaporationRun, elementZ: [UInt8], atomIndexOfID: (UInt32) -> Int) {
+    /// `elementZ`: the truth atoms' elements, indexed by atom id (ids are indices into the specimen as built).
+    public init(run: EvaporationRun, elementZ: [UInt8]) {
         let ev = run.events
         let n = ev.count
         events = n
@@ -83,8 +84,7 @@ public struct KineticsDiagnostics: Sendable, Codable, Equatable {
         var counts: [String: [Int]] = [:]
         let pf = run.pulseFraction
         for e in 0..<n {
-            let a = atomIndexOfID(ev.atomID[e])
-            let z = Int(elementZ[a])
+            let z = Int(elementZ[Int(ev.atomID[e])])
             let sym = PeriodicTable.symbol(z: z)
             var c = counts[sym] ?? [0, 0, 0, 0, 0]
             c[min(4, max(1, Int(ev.chargeState[e]))) - 1] += 1

@@ -31,15 +31,13 @@ extension Bench {
             cases.append(("w110_r5", atoms, p, 20_000))
         }
         for c in cases {
-            var ids: [UInt32: Int] = [:]
-            for i in 0..<c.atoms.count { ids[c.atoms.id[i]] = i }
             for seed in 1...max(1, kineticsSeeds) {
                 var p = c.p
                 p.mode = .pulsed
                 p.maxEvents = kineticsEvents > 0 ? kineticsEvents : c.events
                 p.maxDepthNM = 1e9
                 let (run, t) = try measure("k") { try FieldEvaporationEngine(parameters: p).run(atoms: c.atoms, seed: UInt64(seed), threads: threads) }
-                let d = KineticsDiagnostics(run: run, elementZ: c.atoms.elementZ, atomIndexOfID: { ids[$0] ?? 0 })
+                let d = KineticsDiagnostics(run: run, elementZ: c.atoms.elementZ)
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.sortedKeys]
                 let obj = try JSONSerialization.jsonObject(with: enc.encode(d)) as? [String: Any] ?? [:]

@@ -79,9 +79,7 @@ final class EngineTests: XCTestCase {
         p.maxDeparturesPerPulse = 16
         p.detectorHalfAngleRad = atan(40.0 / 100)
         let run = try FieldEvaporationEngine(parameters: p).run(atoms: atoms, seed: 2, threads: 2)
-        var ids: [UInt32: Int] = [:]
-        for i in 0..<atoms.count { ids[atoms.id[i]] = i }
-        let d = KineticsDiagnostics(run: run, elementZ: atoms.elementZ, atomIndexOfID: { ids[$0]! })
+        let d = KineticsDiagnostics(run: run, elementZ: atoms.elementZ)
         print("kinetics: \(d)")
         XCTAssertEqual(d.events, run.events.count)
         XCTAssertLessThanOrEqual(d.largestPulse, 16, "the cap on departures per pulse holds")
